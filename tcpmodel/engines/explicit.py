@@ -1,0 +1,201 @@
+"""Explicit-state breadth-first exploration.
+
+Data: states are ``bytes`` (see `tcpmodel.kernel.compile`); ``seen`` is the set of every state
+discovered; ``levels[d]`` lists the states first discovered at depth ``d``, in discovery order.
+There are no parent pointers: the parent of a state at depth ``d`` is the first state of
+``levels[d-1]`` with a transition to it, found again when a trace is needed.  That keeps memory
+at about one ``bytes`` object and one set entry per state, and traces stay shortest and
+deterministic (BFS order).
+
+Contract of `explore`: every property is checked on every state discovered.  An ``always``
+property is ``violated`` by the first state (in BFS order) where its predicate fails, with a
+shortest trace to it; ``holds`` only if the search exhausted the reachable states.  A
+``reachable`` property is ``reachable`` with a shortest witness, ``unreachable`` only after an
+exhaustive search.  When a bound (depth, states, time, memory) stops the search first, the
+undecided properties are ``unknown`` and the reason names the bound.  The search stops early once
+every property is decided.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tcpmodel.formula import Property
+from tcpmodel.kernel.compile import Compiled
+from tcpmodel.kernel.expr import not_
+from tcpmodel.kernel.system import System
+from tcpmodel.kernel.types import show
+from tcpmodel.results import Outcome, Stats, Step, Trace
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Limits of one exploration; ``None`` means no limit."""
+
+    max_depth: int | None = None
+    max_states: int | None = None
+    timeout: float | None = None
+    max_memory_mb: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    states: int
+    depth: int
+    frontier: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressFn = Callable[[Progress], None]
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MiB."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE / 2**20
+    except OSError:  # pragma: no cover - non-Linux
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def explore(
+    system: System,
+    properties: Sequence[Property],
+    bounds: Bounds = Bounds(),
+    progress: ProgressFn | None = None,
+    compiled: Compiled | None = None,
+) -> tuple[dict[str, Outcome], Stats]:
+    """Check ``properties`` on ``system``; see the module docstring for the contract."""
+    c = compiled or Compiled(system)
+    start = time.monotonic()
+    base_mem = rss_mb()
+    peak = base_mem
+    preds = [not_(p.predicate) if p.kind == "always" else p.predicate for p in properties]
+    flags = c.flags(preds)
+    undecided = (1 << len(properties)) - 1
+    hits: dict[int, tuple[bytes, int]] = {}
+
+    def scan(states: list[bytes], depth: int) -> None:
+        nonlocal undecided
+        if not undecided:
+            return
+        for s in states:
+            f = flags(s) & undecided
+            if f:
+                for i in range(len(properties)):
+                    if f >> i & 1:
+                        hits[i] = (s, depth)
+                undecided &= ~f
+                if not undecided:
+                    return
+
+    init = c.initial()
+    seen: set[bytes] = set(init)
+    levels: list[list[bytes]] = [init]
+    scan(init, 0)
+    frontier = init
+    transitions = 0
+    depth = 0
+    stop = ""
+    step = c.step
+    last_report = start
+    while frontier and undecided:
+        if bounds.max_depth is not None and depth >= bounds.max_depth:
+            stop = f"depth bound {bounds.max_depth} reached with {len(frontier)} states unexpanded"
+            break
+        nxt: list[bytes] = []
+        push = nxt.append
+        for k, s in enumerate(frontier):
+            transitions += step(s, seen, push)
+            if k & 1023 == 1023:
+                now = time.monotonic()
+                stop = _limit(bounds, len(seen), now - start)
+                mem = rss_mb()
+                peak = max(peak, mem)
+                if not stop and bounds.max_memory_mb is not None and mem > bounds.max_memory_mb:
+                    stop = f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({mem:.0f} MiB)"
+                if progress is not None and now - last_report >= 1.0:
+                    last_report = now
+                    progress(Progress(len(seen), depth + 1, len(frontier) - k, now - start))
+                if stop:
+                    break
+        scan(nxt, depth + 1)
+        levels.append(nxt)
+        frontier = nxt
+        depth += 1
+        if stop:
+            break
+        stop = _limit(bounds, len(seen), time.monotonic() - start)
+        if stop:
+            break
+    complete = not frontier and not stop
+    if frontier and not undecided:
+        stop = ""  # decided early: not a bound
+    seconds = time.monotonic() - start
+    peak = max(peak, rss_mb())
+    stats = Stats(
+        states=len(seen),
+        transitions=transitions,
+        depth=max((d for d, lv in enumerate(levels) if lv), default=0),
+        seconds=seconds,
+        peak_memory_mb=peak,
+        complete=complete,
+    )
+    if progress is not None and seconds >= 1.0:
+        progress(Progress(len(seen), stats.depth, 0, seconds))
+    out: dict[str, Outcome] = {}
+    for i, p in enumerate(properties):
+        hit = hits.get(i)
+        if hit is not None:
+            trace = _trace(c, levels, hit[0], hit[1])
+            out[p.name] = Outcome("violated" if p.kind == "always" else "reachable", trace)
+        elif complete:
+            out[p.name] = Outcome("holds" if p.kind == "always" else "unreachable")
+        else:
+            out[p.name] = Outcome("unknown", reason=stop or "search stopped before a verdict")
+    return out, stats
+
+
+def _limit(bounds: Bounds, states: int, seconds: float) -> str:
+    if bounds.max_states is not None and states >= bounds.max_states:
+        return f"state bound {bounds.max_states} reached"
+    if bounds.timeout is not None and seconds >= bounds.timeout:
+        return f"time limit {bounds.timeout:g} s reached"
+    return ""
+
+
+def _trace(c: Compiled, levels: list[list[bytes]], target: bytes, depth: int) -> Trace:
+    """The BFS-shortest trace to ``target``, found by re-expanding earlier levels."""
+    path = [target]
+    acts: list[int | None] = [None]
+    for d in range(depth, 0, -1):
+        cur = path[-1]
+        parent = next((s, ai) for s in levels[d - 1] for ai, t in c.successors(s) if t == cur)
+        path.append(parent[0])
+        acts.append(parent[1])
+    path.reverse()
+    acts.reverse()
+    # acts[k] led from path[k] to path[k+1]; a step records the action that led to it.
+    labels: list[int | None] = [None, *acts[:-1]]
+    return Trace(tuple(_step(c, s, a) for s, a in zip(path, labels, strict=True)))
+
+
+def _step(c: Compiled, s: bytes, action: int | None) -> Step:
+    system = c.system
+    values = c.decode(s)
+    state = {v.name: show(v.vtype, x) for v, x in zip(system.variables, values, strict=True)}
+    if action is None:
+        return Step(None, None, state)
+    a = system.actions[action]
+    return Step(a.label, a.rule, state)

@@ -1,0 +1,67 @@
+"""What a registered model declares: parameters, a builder, and its property library.
+
+A `Model` is the unit a spec's ``model = "..."`` names.  Its parameters form a schema (`Param`)
+that the spec loader validates against, so a model's ``build`` receives only complete,
+in-range values.  Library properties are formulas in the language of `tcpmodel.formula`, so the
+documentation can show each one as text and every engine reads it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from tcpmodel.kernel.system import System
+
+ParamValue = int | bool | str
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    kind: Literal["int", "bool", "choice"]
+    default: ParamValue
+    doc: str
+    lo: int | None = None
+    hi: int | None = None
+    choices: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "int":
+            return f"integer {self.lo}..{self.hi}"
+        if self.kind == "bool":
+            return "true or false"
+        return " | ".join(f'"{c}"' for c in self.choices)
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryProperty:
+    name: str
+    formula: str
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    build: Callable[[Mapping[str, ParamValue]], System]
+    properties: tuple[LibraryProperty, ...]
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def property(self, name: str) -> LibraryProperty | None:
+        return next((p for p in self.properties if p.name == name), None)
+
+    def defaults(self) -> dict[str, ParamValue]:
+        return {p.name: p.default for p in self.params}
+
+
+DEADLOCK_FREE = LibraryProperty(
+    "deadlock-free",
+    "always(not deadlock)",
+    "every reachable state has an enabled action or is a declared terminal state",
+)

@@ -1,0 +1,128 @@
+"""Outcomes as values: traces, statistics, verdicts and per-property results.
+
+A `Trace` is the list of states from an initial state on; step ``k > 0`` names the action that
+led to it (its label and RFC rule).  ``loop`` is the index where a lasso's cycle starts (``None``
+for a finite trace).  States hold user-facing values (enum names, booleans, integers) keyed by
+variable name, so a trace can be written as JSON and read back without the model.
+
+Verdicts: ``holds`` / ``violated`` for invariants, ``reachable`` / ``unreachable`` for
+reachability, ``proved`` (an unbounded proof, which meets ``expect = "holds"``), and ``unknown``
+(a bound or time limit stopped the engine; ``reason`` says which).  ``unknown`` never meets an
+expectation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Verdict = Literal["holds", "violated", "reachable", "unreachable", "proved", "unknown"]
+Expectation = Literal["holds", "violated", "reachable", "unreachable"]
+EXPECTATIONS: tuple[str, ...] = ("holds", "violated", "reachable", "unreachable")
+
+Shown = str | int | bool
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    action: str | None
+    rule: str | None
+    state: Mapping[str, Shown]
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    steps: tuple[Step, ...]
+    loop: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def to_json(self) -> list[dict[str, object]]:
+        return [
+            {"step": k, "action": s.action, "rule": s.rule, "state": dict(s.state)}
+            for k, s in enumerate(self.steps)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Exact figures of one exploration (shared by the properties checked in it)."""
+
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    peak_memory_mb: float = 0.0
+    complete: bool = False
+
+    @property
+    def states_per_second(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "states": self.states,
+            "transitions": self.transitions,
+            "depth": self.depth,
+            "seconds": round(self.seconds, 4),
+            "states_per_second": round(self.states_per_second, 1),
+            "peak_memory_mb": round(self.peak_memory_mb, 1),
+            "complete": self.complete,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an engine says about one property."""
+
+    verdict: Verdict
+    trace: Trace | None = None
+    reason: str = ""
+
+
+def meets(verdict: Verdict, expect: Expectation) -> bool:
+    if verdict == "unknown":
+        return False
+    if verdict == "proved":
+        return expect == "holds"
+    return verdict == expect
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    spec: str
+    file: str
+    variant: str | None
+    prop: str
+    formula: str
+    expect: Expectation
+    verdict: Verdict
+    engine: str
+    stats: Stats
+    trace: Trace | None = None
+    reason: str = ""
+
+    @property
+    def met(self) -> bool:
+        return meets(self.verdict, self.expect)
+
+    @property
+    def case_name(self) -> str:
+        return self.prop if self.variant is None else f"{self.variant}/{self.prop}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "property": self.prop,
+            "variant": self.variant,
+            "formula": self.formula,
+            "expect": self.expect,
+            "verdict": self.verdict,
+            "met": self.met,
+            "engine": self.engine,
+            "reason": self.reason or None,
+            "stats": self.stats.to_json(),
+            "trace": self.trace.to_json() if self.trace is not None else None,
+            "loop": self.trace.loop if self.trace is not None else None,
+        }

@@ -1,0 +1,318 @@
+"""Spec files: TOML that names a model, its parameters, and properties with expectations.
+
+Shape (every key is checked; anything else is an error that names the file and key)::
+
+    [spec]
+    name = "alternating-bit"          # required
+    model = "alternating-bit"         # required: a registered model (`tcpmodel list`)
+    description = "..."               # optional
+
+    [params]                          # optional: the model's parameters, validated
+    capacity = 2
+
+    [[property]]                      # one or more
+    name = "delivers-in-order"        # a library property of the model, or a new name ...
+    formula = "always(...)"           # ... with a formula (see `tcpmodel.formula`)
+    expect = "holds"                  # holds | violated | reachable | unreachable
+    description = "..."               # optional
+
+    [[variant]]                       # optional, each checked as its own configuration
+    name = "reordering"
+    params = { channel = "reordering" }
+    expect = { delivers-in-order = "violated" }   # optional: override inherited expectations
+    [[variant.property]]              # optional: the variant's own properties instead
+    ...
+
+`load` returns a `Spec` whose every configuration (the base, then each variant) has a built
+`System` and parsed properties, so every error surfaces before any checking starts.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from tcpmodel.errors import FormulaError, ModelError, SpecError
+from tcpmodel.formula import Property, parse_property
+from tcpmodel.kernel.system import System
+from tcpmodel.models import MODELS, Model, ParamValue
+from tcpmodel.results import EXPECTATIONS, Expectation
+
+_EXPECT_OF_KIND = {"always": ("holds", "violated"), "reachable": ("reachable", "unreachable")}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A property of one configuration with what the spec expects of it."""
+
+    prop: Property
+    expect: Expectation
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    variant: str | None
+    params: Mapping[str, ParamValue]
+    system: System
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    name: str
+    file: str
+    model: Model
+    description: str
+    params: Mapping[str, ParamValue]
+    configurations: tuple[Configuration, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _PropDecl:
+    name: str
+    formula: str | None
+    expect: str
+    description: str
+    key: str
+
+
+def spec_files(paths: Sequence[str]) -> list[Path]:
+    """The spec files named by ``paths``: files as given, directories as their ``*.toml``."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(p.glob("*.toml"))
+            if not found:
+                raise SpecError(f"{raw}: no *.toml spec files in this directory")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise SpecError(f"{raw}: no such file or directory; give a spec file or a folder")
+    return out
+
+
+def load(path: Path) -> Spec:
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SpecError(f"{where}: cannot read the file: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{where}: not UTF-8 text; save the spec as UTF-8") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{where}: invalid TOML: {e}") from None
+    return _Loader(where).spec(doc)
+
+
+class _Loader:
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def err(self, key: str, msg: str) -> SpecError:
+        return SpecError(f"{self.where}: {key}: {msg}")
+
+    def keys(self, table: Mapping[str, Any], key: str, allowed: Sequence[str]) -> None:
+        for k in table:
+            if k not in allowed:
+                raise self.err(
+                    f"{key}{'.' if key else ''}{k}",
+                    f"unknown key; expected one of: {', '.join(allowed)}",
+                )
+
+    def table(self, doc: Mapping[str, Any], key: str, required: bool) -> dict[str, Any]:
+        v = doc.get(key.split(".")[-1])
+        if v is None:
+            if required:
+                raise self.err(f"[{key}]", "missing table; add it (see the README's spec format)")
+            return {}
+        if not isinstance(v, dict):
+            raise self.err(key, f"expected a table, got {_tname(v)}")
+        return v
+
+    def string(self, table: Mapping[str, Any], key: str, loc: str, required: bool) -> str:
+        v = table.get(key)
+        if v is None:
+            if required:
+                raise self.err(f"{loc}.{key}", "missing; add it as a string")
+            return ""
+        if not isinstance(v, str):
+            raise self.err(f"{loc}.{key}", f"expected a string, got {_tname(v)} {v!r}")
+        return v
+
+    def spec(self, doc: dict[str, Any]) -> Spec:
+        self.keys(doc, "", ["spec", "params", "property", "variant"])
+        head = self.table(doc, "spec", required=True)
+        self.keys(head, "spec", ["name", "model", "description"])
+        name = self.string(head, "name", "spec", True)
+        model_name = self.string(head, "model", "spec", True)
+        model = MODELS.get(model_name)
+        if model is None:
+            raise self.err(
+                "spec.model",
+                f"unknown model {model_name!r}; expected one of: {', '.join(sorted(MODELS))}",
+            )
+        description = self.string(head, "description", "spec", False)
+        params = self.params(model, self.table(doc, "params", False), "params", model.defaults())
+        props = self.prop_list(doc.get("property"), "property", model)
+        if not props:
+            raise self.err("[[property]]", "the spec has no properties; add a [[property]] table")
+        configs = [self.configuration(model, None, params, props)]
+        variants = doc.get("variant", [])
+        if not isinstance(variants, list):
+            raise self.err("variant", "expected [[variant]] tables")
+        names: set[str] = set()
+        for k, v in enumerate(variants):
+            loc = f"variant[{k}]"
+            if not isinstance(v, dict):
+                raise self.err(loc, f"expected a table, got {_tname(v)}")
+            self.keys(v, loc, ["name", "description", "params", "property", "expect"])
+            vname = self.string(v, "name", loc, True)
+            loc = f"variant {vname!r}"
+            if vname in names:
+                raise self.err(loc, "two variants share this name; rename one")
+            names.add(vname)
+            self.string(v, "description", loc, False)
+            vp = v.get("params", {})
+            if not isinstance(vp, dict):
+                raise self.err(f"{loc}.params", f"expected a table, got {_tname(vp)}")
+            vparams = self.params(model, vp, f"{loc}.params", params)
+            own = self.prop_list(v.get("property"), f"{loc}.property", model)
+            vprops = own or props
+            exp = v.get("expect", {})
+            if not isinstance(exp, dict):
+                raise self.err(f"{loc}.expect", f"expected a table, got {_tname(exp)}")
+            known = {p.name: p for p in vprops}
+            over: list[_PropDecl] = []
+            for pn, pe in exp.items():
+                if pn not in known:
+                    raise self.err(
+                        f"{loc}.expect.{pn}",
+                        f"no such property in this variant; expected one of: {', '.join(known)}",
+                    )
+                self.expectation(pe, f"{loc}.expect.{pn}")
+                over.append(known[pn])
+            overridden = {d.name: d for d in over}
+            vprops = [
+                _PropDecl(d.name, d.formula, str(exp[d.name]), d.description, d.key)
+                if d.name in overridden
+                else d
+                for d in vprops
+            ]
+            configs.append(self.configuration(model, vname, vparams, vprops))
+        return Spec(name, self.where, model, description, params, tuple(configs))
+
+    def params(
+        self,
+        model: Model,
+        table: Mapping[str, Any],
+        loc: str,
+        base: Mapping[str, ParamValue],
+    ) -> dict[str, ParamValue]:
+        out = dict(base)
+        for k, v in table.items():
+            p = model.param(k)
+            if p is None:
+                raise self.err(
+                    f"{loc}.{k}",
+                    f"model {model.name} has no parameter {k!r}; expected one of: "
+                    f"{', '.join(q.name for q in model.params)}",
+                )
+            ok = (
+                (p.kind == "int" and isinstance(v, int) and not isinstance(v, bool))
+                or (p.kind == "bool" and isinstance(v, bool))
+                or (p.kind == "choice" and isinstance(v, str))
+            )
+            if not ok:
+                raise self.err(f"{loc}.{k}", f"expected {p.describe()}, got {_tname(v)} {v!r}")
+            if p.kind == "int" and not (cast(int, p.lo) <= v <= cast(int, p.hi)):
+                raise self.err(f"{loc}.{k}", f"{v} is out of range; expected {p.describe()}")
+            if p.kind == "choice" and v not in p.choices:
+                raise self.err(f"{loc}.{k}", f"{v!r} is not allowed; expected {p.describe()}")
+            out[k] = v
+        return out
+
+    def expectation(self, v: Any, key: str) -> Expectation:
+        if v not in EXPECTATIONS:
+            raise self.err(key, f"expected one of {', '.join(EXPECTATIONS)}, got {v!r}")
+        return cast(Expectation, v)
+
+    def prop_list(self, raw: Any, loc: str, model: Model) -> list[_PropDecl]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise self.err(loc, "expected [[property]] tables (an array of tables)")
+        out: list[_PropDecl] = []
+        for k, t in enumerate(raw):
+            key = f"{loc}[{k}]"
+            if not isinstance(t, dict):
+                raise self.err(key, f"expected a table, got {_tname(t)}")
+            self.keys(t, key, ["name", "formula", "expect", "description"])
+            name = self.string(t, "name", key, True)
+            key = f"{loc} {name!r}"
+            if any(p.name == name for p in out):
+                raise self.err(key, "two properties share this name; rename one")
+            formula = t.get("formula")
+            if formula is not None and not isinstance(formula, str):
+                raise self.err(f"{key}.formula", f"expected a string, got {_tname(formula)}")
+            if formula is None and model.property(name) is None:
+                raise self.err(
+                    key,
+                    f"model {model.name} has no library property {name!r} "
+                    f"(it has: {', '.join(p.name for p in model.properties)}); "
+                    "give it a formula, or use one of those names",
+                )
+            expect = self.expectation(t.get("expect"), f"{key}.expect")
+            desc = self.string(t, "description", key, False)
+            out.append(_PropDecl(name, formula, expect, desc, key))
+        return out
+
+    def configuration(
+        self,
+        model: Model,
+        variant: str | None,
+        params: Mapping[str, ParamValue],
+        props: Sequence[_PropDecl],
+    ) -> Configuration:
+        try:
+            system = model.build(params)
+        except ModelError as e:
+            loc = "params" if variant is None else f"variant {variant!r}.params"
+            raise self.err(loc, f"model {model.name} rejects these parameters: {e}") from None
+        checks: list[Check] = []
+        for d in props:
+            lib = model.property(d.name)
+            text = d.formula if d.formula is not None else (lib.formula if lib else "")
+            doc = d.description or (lib.doc if lib else "")
+            try:
+                prop = parse_property(d.name, text, system, doc)
+            except FormulaError as e:
+                src = "formula" if d.formula is not None else f"library formula {text!r}"
+                raise self.err(f"{d.key}.{src}", str(e)) from None
+            allowed = _EXPECT_OF_KIND[prop.kind]
+            if d.expect not in allowed:
+                raise self.err(
+                    f"{d.key}.expect",
+                    f"a {prop.kind}(...) property is {' or '.join(allowed)}, not {d.expect!r}",
+                )
+            checks.append(Check(prop, cast(Expectation, d.expect)))
+        return Configuration(variant, dict(params), system, tuple(checks))
+
+
+def _tname(v: object) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(v), type(v).__name__)
