@@ -110,7 +110,7 @@ def explore(
     stop = ""
     step = c.step
     last_report = start
-    while frontier and undecided:
+    while frontier and (undecided or not properties):
         if bounds.max_depth is not None and depth >= bounds.max_depth:
             stop = f"depth bound {bounds.max_depth} reached with {len(frontier)} states unexpanded"
             break

@@ -1,0 +1,153 @@
+"""The CLI through its real entry point: exit codes, JSON and JUnit, the output folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tcpmodel.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def spec(tmp: Path, body: str, name: str = "s.toml") -> Path:
+    p = tmp / name
+    p.write_text(body)
+    return p
+
+
+NAIVE = """
+[spec]
+name = "naive"
+model = "mutex"
+[params]
+algorithm = "naive"
+[[property]]
+name = "mutual-exclusion"
+expect = "{expect}"
+"""
+
+
+def test_bundled_specs_meet_every_expectation(tmp_path: Path) -> None:
+    code, out, _ = run("check", str(SPECS), "--quiet", "--format", "json", "--out", str(tmp_path))
+    assert code == 0, out
+    doc = json.loads(out)
+    results = [r for s in doc["specs"] for r in s["results"]]
+    assert results and all(r["met"] for r in results)
+    assert doc["exit_code"] == 0
+
+
+def test_unmet_expectation_exits_1(tmp_path: Path) -> None:
+    p = spec(tmp_path, NAIVE.format(expect="holds"))
+    code, out, _ = run("check", str(p), "-q", "--out", str(tmp_path / "o"))
+    assert code == 1
+    assert "FAIL" in out and "p1.enter" in out  # the counterexample is printed
+
+
+def test_bound_reached_exits_3_and_says_why(tmp_path: Path) -> None:
+    code, out, _ = run(
+        "check", str(SPECS / "mutex-peterson.toml"), "-q", "--max-depth", "2",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 3
+    assert "unknown: depth bound 2" in out
+
+
+def test_unmet_beats_unknown(tmp_path: Path) -> None:
+    p = spec(tmp_path, NAIVE.format(expect="holds"))
+    code, _, _ = run(
+        "check", str(p), str(SPECS / "mutex-peterson.toml"), "-q", "--max-depth", "6",
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 1
+
+
+def test_json_schema(tmp_path: Path) -> None:
+    p = spec(tmp_path, NAIVE.format(expect="violated"))
+    code, out, _ = run("check", str(p), "-q", "--format", "json", "--out", str(tmp_path / "o"))
+    assert code == 0
+    doc = json.loads(out)
+    (s,) = doc["specs"]
+    assert s["spec"] == "naive" and s["file"] == str(p)
+    (r,) = s["results"]
+    assert set(r) >= {"property", "expect", "verdict", "met", "engine", "stats", "trace", "loop"}
+    assert r["verdict"] == "violated" and r["met"] is True and r["loop"] is None
+    assert set(r["stats"]) >= {"states", "transitions", "depth", "seconds", "peak_memory_mb"}
+    trace = r["trace"]
+    assert trace[0]["action"] is None and trace[0]["step"] == 0
+    assert [t["action"] for t in trace[1:]] == [
+        "p0.want",
+        "p0.test",
+        "p1.want",
+        "p1.test",
+        "p0.enter",
+        "p1.enter",
+    ]
+    assert trace[-1]["state"]["p0.pc"] == "CRIT"
+
+
+def test_junit_one_case_per_property_with_failures(tmp_path: Path) -> None:
+    bad = spec(tmp_path, NAIVE.format(expect="holds"), "bad.toml")
+    code, out, _ = run(
+        "check", str(bad), str(SPECS / "alternating-bit.toml"), "-q", "--format", "junit",
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 1
+    root = ET.fromstring(out)
+    cases = root.findall(".//testcase")
+    # naive: 1 property; alternating-bit: 5 properties, base and one variant.
+    assert len(cases) == 1 + 5 * 2
+    failures = root.findall(".//testcase/failure")
+    assert len(failures) == 1
+    assert failures[0].get("type") == "violated"
+    assert root.get("tests") == "11" and root.get("failures") == "1"
+    names = {c.get("name") for c in cases}
+    assert "reordering/delivers-in-order" in names
+
+
+def test_out_folder_has_results_and_traces(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, _, _ = run("check", str(SPECS / "mutex-naive.toml"), "-q", "--out", str(out))
+    assert code == 0
+    assert json.loads((out / "results.json").read_text())["exit_code"] == 0
+    ET.fromstring((out / "junit.xml").read_text())
+    text = (out / "mutex-naive.mutual-exclusion.txt").read_text()
+    assert "verdict: violated" in text and "p1.enter" in text
+
+
+def test_property_filter(tmp_path: Path) -> None:
+    code, out, _ = run(
+        "check", str(SPECS), "-q", "--format", "json", "--property", "mutual-exclusion",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0
+    props = {r["property"] for s in json.loads(out)["specs"] for r in s["results"]}
+    assert props == {"mutual-exclusion"}
+
+
+def test_list_models_and_specs() -> None:
+    code, out, _ = run("list")
+    assert code == 0 and "alternating-bit" in out and "capacity" in out
+    code, out, _ = run("list", str(SPECS))
+    assert code == 0 and "mutex-peterson" in out and "turn-respected" in out
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "tcpmodel", "check", str(SPECS / "mutex-naive.toml"), "-q",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
