@@ -151,3 +151,37 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
+
+
+BIG = """
+[spec]
+name = "big"
+model = "alternating-bit"
+[params]
+messages = 12
+capacity = 5
+channel = "reordering"
+[[property]]
+name = "bounded"
+formula = "always(receiver.got <= 12)"
+expect = "holds"
+"""
+
+
+def test_progress_on_stderr_and_quiet_silences_it(tmp_path: Path) -> None:
+    p = spec(tmp_path, BIG)
+    base = [sys.executable, "-m", "tcpmodel", "check", str(p), "--timeout", "1.6"]
+    loud = subprocess.run(
+        [*base, "--out", str(tmp_path / "a")], capture_output=True, text=True, check=False
+    )
+    assert loud.returncode == 3  # the time limit makes the verdict unknown, never holds
+    assert "big: " in loud.stderr and "states/s" in loud.stderr and "depth" in loud.stderr
+    assert "time limit 1.6 s reached" in loud.stdout
+    quiet = subprocess.run(
+        [*base, "--quiet", "--out", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert quiet.returncode == 3
+    assert quiet.stderr == ""
