@@ -15,14 +15,18 @@ Names resolve against the `System`: ``a.state`` is the variable named ``"a.state
 is a variable, else a definition of the model (``done``, ``deadlock``), else an enum value
 written bare (``TIME_WAIT``), typed by what it is compared with.  Python has no ``implies``
 operator, so the text is first rewritten token by token, ``p implies q`` becoming
-``__implies__(p, q)``, with a map from rewritten to original columns so that every error points
-at the user's text.
+``__implies__(p, q)`` (``implies`` right after an operand is the infix keyword, even before a
+parenthesis; elsewhere ``implies(p, q)`` is the call form), with a map from rewritten to
+original columns so that every error points at the user's text.  Errors read
+``column N: what is wrong; expected ...``.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import io
+import re
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +41,7 @@ from tcpmodel.kernel.types import BOOL, INT, EnumType, SeqType, Sort
 Kind = Literal["always", "reachable"]
 TEMPORAL: tuple[str, ...] = ("always", "reachable")
 LATER = ("eventually", "until", "leads_to", "next")
+_IMPLIES = "__implies__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,29 +66,82 @@ def parse_property(name: str, text: str, system: System, doc: str = "") -> Prope
     """Parse ``text``; raise `FormulaError` whose message starts with ``column N:``."""
     flat = text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
     try:
-        src, cmap = _rewrite_implies(flat)
+        if not flat.strip():
+            raise _Located(
+                0, "empty formula; expected always(<predicate>) or reachable(<predicate>)"
+            )
+        src, toks = _rewrite_implies(flat)
         try:
-            tree = ast.parse(src.strip() and src, mode="eval")
+            tree = ast.parse(src.text, mode="eval")
         except SyntaxError as e:
-            off = (e.offset or 1) - 1
-            raise _Located(cmap[min(off, len(cmap) - 1)] if cmap else 0, "syntax error") from None
+            raise _syntax_error(e, src, flat, toks) from None
         body = tree.body
-        kind, pred_node = _temporal(body, cmap)
-        pred = _Translator(system, cmap).bool(pred_node)
+        kind, pred_node = _temporal(body, src, flat)
+        pred = _Translator(system, src).bool(pred_node)
     except _Located as e:
         raise FormulaError(f"column {e.offset + 1}: {e.message}") from None
     return Property(name, kind, pred, text, doc)
 
 
-def _temporal(node: ast.expr, cmap: list[int]) -> tuple[Kind, ast.expr]:
-    def at(n: ast.AST) -> int:
-        return _col(n, cmap)
+class _Source:
+    """The rewritten formula with the map back to the user's text.
 
+    ``cmap[k]`` is the offset in the original text of the character at offset ``k`` of ``text``;
+    `ast` reports columns in UTF-8 bytes, which `node` converts to characters first.
+    """
+
+    def __init__(self, text: str, cmap: list[int]) -> None:
+        self.text = text
+        self.cmap = cmap
+        self.raw = text.encode("utf-8")
+
+    def orig(self, char_off: int) -> int:
+        return self.cmap[max(0, min(char_off, len(self.cmap) - 1))] if self.cmap else 0
+
+    def char(self, byte_off: int) -> int:
+        return len(self.raw[:byte_off].decode("utf-8", errors="ignore"))
+
+    def node(self, n: ast.AST) -> int:
+        """The original offset where ``n`` starts."""
+        return self.orig(self.char(getattr(n, "col_offset", 0)))
+
+    def after(self, n: ast.AST) -> int:
+        """The original offset of the first token after ``n`` (an operator following it)."""
+        k = self.char(getattr(n, "end_col_offset", None) or 0)
+        while k < len(self.text) and self.text[k] in " )":
+            k += 1
+        return self.orig(k)
+
+
+def _syntax_error(
+    e: SyntaxError, src: _Source, flat: str, toks: list[tuple[int, int, str, int]]
+) -> _Located:
+    # Python reports offset 0 (or past the end) when the text ends in mid-expression.
+    off = src.orig(e.offset - 1) if e.offset else len(flat)
+    if off >= len(flat.rstrip()):
+        return _Located(
+            len(flat.rstrip()),
+            "the formula ends too early; expected a predicate or operand to complete it",
+        )
+    tok = next((t for s, end, t, _ in toks if s <= off < end), flat[off])
+    return _Located(
+        off,
+        f"syntax error at {tok!r}; expected a state predicate built from names, integers, "
+        "comparisons (== != < <= > >=), and/or/not/implies, + - * and parentheses",
+    )
+
+
+def _temporal(node: ast.expr, src: _Source, flat: str) -> tuple[Kind, ast.expr]:
+    at = src.node
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         fn = node.func.id
         if fn in TEMPORAL:
             if len(node.args) != 1 or node.keywords:
-                raise _Located(at(node), f"{fn}(...) takes exactly one state predicate")
+                where = node.args[1] if len(node.args) > 1 else node
+                raise _Located(
+                    at(where),
+                    f"{fn}(...) takes exactly one state predicate; expected {fn}(<predicate>)",
+                )
             inner = node.args[0]
             for sub in ast.walk(inner):
                 if (
@@ -91,27 +149,42 @@ def _temporal(node: ast.expr, cmap: list[int]) -> tuple[Kind, ast.expr]:
                     and isinstance(sub.func, ast.Name)
                     and sub.func.id in TEMPORAL + LATER
                 ):
+                    what = (
+                        "is a liveness operator, not supported yet, and "
+                        if sub.func.id in LATER
+                        else ""
+                    )
                     raise _Located(
                         at(sub),
-                        f"{sub.func.id}(...) cannot be nested inside {fn}(...); "
-                        "this version checks always(p) and reachable(p) of a state predicate p",
+                        f"{sub.func.id}(...) {what}cannot be nested inside {fn}(...); "
+                        "expected a state predicate inside: this version checks always(p) "
+                        "and reachable(p) of a state predicate p",
                     )
             return fn, inner  # type: ignore[return-value]
         if fn in LATER:
             raise _Located(
                 at(node),
                 f"{fn}(...) is a liveness operator, not supported yet; "
-                "use always(p) or reachable(p)",
+                "expected always(p) or reachable(p)",
             )
+        if fn == _IMPLIES and node.args:
+            left = node.args[0]
+            if (
+                isinstance(left, ast.Call)
+                and isinstance(left.func, ast.Name)
+                and left.func.id in TEMPORAL
+            ):
+                raise _Located(
+                    at(node),
+                    "`implies` binds more weakly than the temporal operator; expected the "
+                    f"implication inside it: {left.func.id}(p implies q)",
+                )
+    shown = flat.strip()
     raise _Located(
         at(node),
-        "a property must be always(<predicate>) or reachable(<predicate>)",
+        "a property is a temporal operator applied to a state predicate; expected "
+        f"always({shown}) or reachable({shown})",
     )
-
-
-def _col(n: ast.AST, cmap: list[int]) -> int:
-    off = getattr(n, "col_offset", 0)
-    return cmap[min(off, len(cmap) - 1)] if cmap else 0
 
 
 class _EnumName:
@@ -125,10 +198,35 @@ class _EnumName:
 Node = Expr | _EnumName
 
 
+_SIGNATURES = {
+    _IMPLIES: "p implies q",
+    "implies": "implies(p, q)",
+    "seq_lt": "seq_lt(a, b)",
+    "seq_le": "seq_le(a, b)",
+    "seq_gt": "seq_gt(a, b)",
+    "seq_ge": "seq_ge(a, b)",
+    "in_window": "in_window(x, start, size)",
+    "ite": "ite(cond, a, b)",
+    "min": "min(a, b)",
+    "max": "max(a, b)",
+}
+_OP_SYMBOL: dict[type, str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+}
+
+
 class _Translator:
-    def __init__(self, system: System, cmap: list[int]) -> None:
+    def __init__(self, system: System, src: _Source) -> None:
         self.system = system
-        self.cmap = cmap
+        self.src = src
         self.enums: dict[str, list[EnumType]] = {}
         for v in system.variables:
             if isinstance(v.vtype, EnumType):
@@ -140,7 +238,7 @@ class _Translator:
         self.defs.setdefault("deadlock", _deadlock(system))
 
     def err(self, n: ast.AST, msg: str) -> _Located:
-        return _Located(_col(n, self.cmap), msg)
+        return _Located(self.src.node(n), msg)
 
     def bool(self, n: ast.expr) -> Expr:
         e = self.expr(n)
@@ -159,22 +257,40 @@ class _Translator:
         if isinstance(like, EnumType):
             if r.name in like.values:
                 return E.enum_const(like, r.name)
-            raise _Located(
-                r.offset,
-                f"{r.name} is not a value of enum {like.name}; expected one of "
-                f"{', '.join(like.values)}",
-            )
+            if not cands:
+                raise _Located(
+                    r.offset,
+                    f"{r.name} is not a value of enum {like.name}; expected one of "
+                    f"{', '.join(like.values)}",
+                )
         if len(cands) == 1:
             return E.enum_const(cands[0], r.name)
         if len(cands) > 1:
-            raise _Located(r.offset, f"{r.name} is ambiguous: compare it with a variable")
+            raise _Located(
+                r.offset,
+                f"{r.name} is a value of several enums "
+                f"({', '.join(t.name for t in cands)}); expected it compared with a variable "
+                "of one of them, e.g. a.state == " + r.name,
+            )
         raise _Located(r.offset, self.unknown(r.name))
 
     def unknown(self, name: str) -> str:
-        sample = ", ".join(v.name for v in self.system.variables[:6])
+        shapes: dict[str, int] = {}
+        for v in self.system.variables:
+            idx = [int(x) for x in re.findall(r"\[(\d+)\]", v.name)]
+            shape = re.sub(r"\[\d+\]", "[#]", v.name)
+            shapes[shape] = max([shapes.get(shape, 0), *idx])
+        shown = [k.replace("[#]", f"[0..{m}]") if "[#]" in k else k for k, m in shapes.items()]
+        known = [v.name for v in self.system.variables] + list(self.defs) + list(self.enums)
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        if name in ("true", "false"):
+            hint = f"did you mean {name.capitalize()}? "
+        defs = f"; definitions: {', '.join(self.defs)}" if self.defs else ""
+        enums = f"; enum values: {', '.join(self.enums)}" if self.enums else ""
         return (
-            f"unknown name {name!r}: not a variable, definition or enum value of model "
-            f"{self.system.name} (variables include {sample}; `tcpmodel list` shows all)"
+            f"unknown name {name!r}; {hint}expected a variable, definition or enum value of "
+            f"model {self.system.name} (variables: {', '.join(shown)}{defs}{enums})"
         )
 
     def pair(self, a: ast.expr, b: ast.expr) -> tuple[Expr, Expr]:
@@ -188,13 +304,21 @@ class _Translator:
         try:
             return self._node(n)
         except ModelError as e:
-            raise self.err(n, str(e)) from None
+            raise self.err(n, f"ill-typed: {e}; expected operands of matching sorts") from None
 
     def _node(self, n: ast.expr) -> Node:
         if isinstance(n, ast.Constant):
             if isinstance(n.value, bool | int):
                 return E.lift(n.value)
-            raise self.err(n, f"constant {n.value!r} is not allowed: use integers or True/False")
+            if isinstance(n.value, str):
+                raise self.err(
+                    n,
+                    f"string {n.value!r} is not allowed; expected an integer, True/False or "
+                    f'an enum value written bare (X, not "X")',
+                )
+            raise self.err(
+                n, f"constant {n.value!r} is not allowed; expected an integer or True/False"
+            )
         if isinstance(n, ast.BoolOp):
             args = [self.bool(v) for v in n.values]
             return E.and_(*args) if isinstance(n.op, ast.And) else E.or_(*args)
@@ -202,8 +326,11 @@ class _Translator:
             if isinstance(n.op, ast.Not):
                 return E.not_(self.bool(n.operand))
             if isinstance(n.op, ast.USub):
-                return -self.expr(n.operand)
-            raise self.err(n, "only `not` and unary `-` are allowed")
+                x = self.expr(n.operand)
+                if x.sort != INT:
+                    raise self.err(n, f"cannot negate {x.sort.describe()}; expected an integer")
+                return -x
+            raise self.err(n, "operator not allowed; expected `not` or unary `-`")
         if isinstance(n, ast.Compare):
             return self.compare(n)
         if isinstance(n, ast.BinOp):
@@ -215,82 +342,144 @@ class _Translator:
                 ast.FloorDiv: lambda x, y: x // y,
             }
             f = ops.get(type(n.op))
+            at = self.src.after(n.left)
             if f is None:
-                raise self.err(n, "operator not allowed: use + - * % // on integers")
+                raise _Located(at, "operator not allowed; expected + - * % // on integers")
             a, b = self.pair(n.left, n.right)
-            return f(a, b)
+            try:
+                return f(a, b)
+            except ModelError:
+                sym = _OP_SYMBOL[type(n.op)]
+                extra = (
+                    " (% and // need a positive constant divisor)"
+                    if isinstance(n.op, ast.Mod | ast.FloorDiv)
+                    else ""
+                )
+                raise _Located(
+                    at,
+                    f"cannot apply {sym} to {a.sort.describe()} and {b.sort.describe()}; "
+                    f"expected integers{extra}",
+                ) from None
         if isinstance(n, ast.IfExp):
             c = self.bool(n.test)
             a, b = self.pair(n.body, n.orelse)
-            return E.ite(c, a, b)
+            return self.ite(n, c, a, b)
         if isinstance(n, ast.Call):
             return self.call(n)
         if isinstance(n, ast.Name | ast.Attribute | ast.Subscript):
             return self.name(n)
-        raise self.err(n, f"{type(n).__name__} is not allowed in a formula")
+        raise self.err(
+            n,
+            f"{type(n).__name__} is not allowed in a formula; expected names, integers, "
+            "comparisons, and/or/not/implies, + - * % // and the formula functions",
+        )
+
+    def ite(self, n: ast.AST, c: Expr, a: Expr, b: Expr) -> Expr:
+        if a.sort != b.sort:
+            raise self.err(
+                n,
+                f"the two branches have different sorts, {a.sort.describe()} and "
+                f"{b.sort.describe()}; expected branches of one sort",
+            )
+        return E.ite(c, a, b)
 
     def compare(self, n: ast.Compare) -> Expr:
         parts: list[Expr] = []
         left = n.left
         for op, right in zip(n.ops, n.comparators, strict=True):
+            at = self.src.after(left)
             a, b = self.pair(left, right)
-            if isinstance(op, ast.Eq):
-                parts.append(E.eq(a, b))
-            elif isinstance(op, ast.NotEq):
-                parts.append(E.ne(a, b))
+            if isinstance(op, ast.Eq | ast.NotEq):
+                if a.sort != b.sort:
+                    hint = ""
+                    for s in (a.sort, b.sort):
+                        if isinstance(s, EnumType):
+                            hint = f" (values of enum {s.name}: {', '.join(s.values)})"
+                    raise _Located(
+                        at,
+                        f"cannot compare {a.sort.describe()} with {b.sort.describe()}; "
+                        f"expected two operands of one sort{hint}",
+                    )
+                parts.append(E.eq(a, b) if isinstance(op, ast.Eq) else E.ne(a, b))
             elif isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE):
+                sym = _OP_SYMBOL[type(op)]
                 if isinstance(a.sort, SeqType) or isinstance(b.sort, SeqType):
-                    raise self.err(
-                        n,
-                        "sequence numbers are compared modulo 2**bits: use seq_lt, seq_le, "
-                        "seq_gt or seq_ge (RFC 9293 3.4)",
+                    raise _Located(
+                        at,
+                        f"sequence numbers cannot be ordered with {sym}: they are compared "
+                        "modulo 2**bits; expected seq_lt, seq_le, seq_gt or seq_ge "
+                        "(RFC 9293 3.4)",
                     )
                 if a.sort != INT or b.sort != INT:
-                    raise self.err(n, f"cannot order {a.sort.describe()} values")
+                    sorts = (
+                        a.sort.describe()
+                        if a.sort == b.sort
+                        else f"{a.sort.describe()} and {b.sort.describe()}"
+                    )
+                    hint = ""
+                    if isinstance(a.sort, EnumType) or isinstance(b.sort, EnumType):
+                        hint = " (enum values have no order: compare them with == or !=)"
+                    elif a.sort == BOOL or b.sort == BOOL:
+                        hint = " (for Bools use and, or, not, implies)"
+                    raise _Located(
+                        at, f"cannot order {sorts} values with {sym}; expected integers{hint}"
+                    )
                 m = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}[type(op)]
                 parts.append(getattr(a, m)(b))
             else:
-                raise self.err(n, "comparison not allowed: use == != < <= > >=")
+                raise _Located(at, "comparison not allowed; expected == != < <= > >=")
             left = right
         return E.and_(*parts)
 
     def call(self, n: ast.Call) -> Expr:
+        allowed = ", ".join(sorted(k for k in _SIGNATURES if not k.startswith("_")))
         if not isinstance(n.func, ast.Name) or n.keywords:
-            raise self.err(n, "only calls of the formula functions are allowed")
+            raise self.err(
+                n, f"only plain calls of the formula functions are allowed; expected {allowed}"
+            )
         fn = n.func.id
         args = n.args
-        arity = {
-            "__implies__": 2,
-            "implies": 2,
-            "seq_lt": 2,
-            "seq_le": 2,
-            "seq_gt": 2,
-            "seq_ge": 2,
-            "in_window": 3,
-            "ite": 3,
-            "min": 2,
-            "max": 2,
-        }
+        arity = {k: 2 if k == _IMPLIES else v.count(",") + 1 for k, v in _SIGNATURES.items()}
         if fn in TEMPORAL or fn in LATER:
-            raise self.err(n, f"{fn}(...) may only appear at the top of a formula")
+            raise self.err(
+                n, f"{fn}(...) may only appear at the top of a formula; expected a predicate here"
+            )
         if fn not in arity:
+            raise self.err(n, f"unknown function {fn!r}; expected one of: {allowed}")
+        if len(args) != arity[fn]:
             raise self.err(
                 n,
-                f"unknown function {fn!r}; allowed: "
-                + ", ".join(sorted(k for k in arity if not k.startswith("_"))),
+                f"{fn} takes {arity[fn]} arguments, got {len(args)}; expected {_SIGNATURES[fn]}",
             )
-        if len(args) != arity[fn]:
-            raise self.err(n, f"{fn} takes {arity[fn]} arguments, got {len(args)}")
-        if fn in ("__implies__", "implies"):
+        if fn in (_IMPLIES, "implies"):
             return E.implies(self.bool(args[0]), self.bool(args[1]))
         if fn == "ite":
             c = self.bool(args[0])
             a, b = self.pair(args[1], args[2])
-            return E.ite(c, a, b)
+            return self.ite(n, c, a, b)
         if fn == "in_window":
             x, r = self.pair(args[0], args[1])
-            return E.in_window(x, r, self.expr(args[2]))
+            w = self.expr(args[2])
+            if not (isinstance(x.sort, SeqType) and x.sort == r.sort and w.sort == INT):
+                raise self.err(
+                    n,
+                    f"in_window({x.sort.describe()}, {r.sort.describe()}, {w.sort.describe()}) "
+                    "is ill-typed; expected two sequence numbers of one width and an integer",
+                )
+            return E.in_window(x, r, w)
         a, b = self.pair(args[0], args[1])
+        if fn.startswith("seq_") and not (isinstance(a.sort, SeqType) and a.sort == b.sort):
+            raise self.err(
+                n,
+                f"{fn} compares sequence numbers, got {a.sort.describe()} and "
+                f"{b.sort.describe()}; expected two Seq operands of one width "
+                "(order integers with < <= > >=)",
+            )
+        if fn in ("min", "max") and not (a.sort == b.sort == INT):
+            raise self.err(
+                n,
+                f"{fn} of {a.sort.describe()} and {b.sort.describe()}; expected two integers",
+            )
         f = {
             "seq_lt": E.seq_lt,
             "seq_le": E.seq_le,
@@ -311,7 +500,7 @@ class _Translator:
             return self.defs[dotted]
         if "." in dotted or "[" in dotted:
             raise self.err(n, self.unknown(dotted))
-        return _EnumName(dotted, _col(n, self.cmap))
+        return _EnumName(dotted, self.src.node(n))
 
 
 def _dotted(n: ast.expr) -> str | None:
@@ -334,20 +523,55 @@ def _deadlock(system: System) -> Expr:
     return E.and_(E.not_(system.terminal), *(E.not_(a.guard) for a in system.actions))
 
 
-def _rewrite_implies(text: str) -> tuple[str, list[int]]:
-    """Rewrite ``p implies q`` as ``__implies__(p, q)``; return the text and a column map.
+_OPERAND_END = (tokenize.NUMBER, tokenize.STRING)
+_KEYWORDS = frozenset({"and", "or", "not", "if", "else", "in", "is", "lambda", "implies"})
+_CLOSE = {"(": ")", "[": "]", "{": "}"}
 
-    ``cmap[k]`` is the offset in ``text`` of the character at offset ``k`` of the result.
-    """
+Span = tuple[int, int, str, int]  # start, end, text, token type
+
+
+def _tokens(text: str) -> list[Span]:
+    """The tokens of ``text``, after checking that its brackets balance."""
+    toks: list[tokenize.TokenInfo] = []
+    failed = False
     try:
-        toks = [
-            t
-            for t in tokenize.generate_tokens(io.StringIO(text).readline)
-            if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT)
-        ]
-    except (tokenize.TokenError, IndentationError) as e:
-        raise _Located(len(text) - 1 if text else 0, f"cannot read the formula: {e}") from None
-    spans = [(t.start[1], t.end[1], t.string, t.type) for t in toks]
+        for t in tokenize.generate_tokens(io.StringIO(text).readline):
+            toks.append(t)
+    except (tokenize.TokenError, SyntaxError):
+        failed = True
+    skip = (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
+    spans = [(t.start[1], t.end[1], t.string, t.type) for t in toks if t.type not in skip]
+    stack: list[Span] = []
+    for sp in spans:
+        tok = sp[2]
+        if tok in _CLOSE:
+            stack.append(sp)
+        elif tok in (")", "]", "}"):
+            if not stack:
+                raise _Located(sp[0], f"unmatched {tok!r}; expected it to close an opening bracket")
+            want = _CLOSE[stack[-1][2]]
+            if tok != want:
+                raise _Located(sp[0], f"{tok!r} does not match {stack[-1][2]!r}; expected {want!r}")
+            stack.pop()
+    if stack:
+        raise _Located(
+            stack[-1][0], f"{stack[-1][2]!r} is never closed; expected {_CLOSE[stack[-1][2]]!r}"
+        )
+    if failed:
+        raise _Located(len(text.rstrip()), "the formula is incomplete; expected more after this")
+    for s, _, tok, typ in spans:
+        if typ == tokenize.NAME and tok.startswith("__"):
+            raise _Located(s, f"{tok!r}: names starting with __ are reserved; expected a name")
+    return spans
+
+
+def _rewrite_implies(text: str) -> tuple[_Source, list[Span]]:
+    """Rewrite ``p implies q`` as ``__implies__(p, q)``; return the text with its column map.
+
+    ``implies`` is the infix keyword unless it is written as a call, ``implies(p, q)``, where
+    no operand precedes it.
+    """
+    spans = _tokens(text)
     pieces = _rewrite(spans, 0, len(spans), text)
     out: list[str] = []
     cmap: list[int] = []
@@ -356,13 +580,28 @@ def _rewrite_implies(text: str) -> tuple[str, list[int]]:
         for k in range(len(s)):
             cmap.append(origin + k if origin >= 0 else -origin - 1)
     cmap.append(len(text))
-    return "".join(out), cmap
+    return _Source("".join(out), cmap), spans
 
 
 Piece = tuple[str, int]  # text, and its offset in the original (or -(offset+1) for inserted)
 
 
-def _rewrite(spans: list[tuple[int, int, str, int]], i: int, j: int, text: str) -> list[Piece]:
+def _ends_operand(sp: Span) -> bool:
+    _, _, tok, typ = sp
+    if typ == tokenize.NAME:
+        return tok not in _KEYWORDS
+    return typ in _OPERAND_END or tok in (")", "]", "}")
+
+
+def _start(p: list[Piece], default: int) -> int:
+    """The original offset of the first non-blank piece of ``p``."""
+    for t, origin in p:
+        if t.strip():
+            return origin if origin >= 0 else -origin - 1
+    return default
+
+
+def _rewrite(spans: list[Span], i: int, j: int, text: str) -> list[Piece]:
     """Rewrite tokens ``spans[i:j]`` (a balanced sequence)."""
     # Split at top-level commas and `implies` keywords; recurse into bracket groups.
     items: list[list[Piece]] = [[]]
@@ -375,7 +614,7 @@ def _rewrite(spans: list[tuple[int, int, str, int]], i: int, j: int, text: str) 
         prev_end = spans[k - 1][1] if k > i else s
         if k > i and s > prev_end:
             items[-1].append((" " * (s - prev_end), prev_end))
-        if tok in "([{":
+        if tok in _CLOSE:
             close = _match(spans, k)
             items[-1].append((text[s:e], s))
             items[-1].extend(_rewrite(spans, k + 1, close, text))
@@ -389,11 +628,14 @@ def _rewrite(spans: list[tuple[int, int, str, int]], i: int, j: int, text: str) 
             cuts_of.append([])
             k += 1
             continue
-        is_call = k + 1 < j and spans[k + 1][2] == "("
-        if typ == tokenize.NAME and tok == "implies" and not is_call:
-            cuts_of[-1].append((len(items[-1]), s))
-            k += 1
-            continue
+        if typ == tokenize.NAME and tok == "implies":
+            after_operand = k > i and _ends_operand(spans[k - 1]) and spans[k - 1][2] != ","
+            after_dot = k > i and spans[k - 1][2] == "."
+            is_call = not after_operand and k + 1 < j and spans[k + 1][2] == "("
+            if not after_dot and not is_call:
+                cuts_of[-1].append((len(items[-1]), s))
+                k += 1
+                continue
         items[-1].append((text[s:e], s))
         k += 1
     out: list[Piece] = []
@@ -412,30 +654,30 @@ def _rewrite(spans: list[tuple[int, int, str, int]], i: int, j: int, text: str) 
         parts.append(item[last:])
         for (_, where), p in zip(cuts, parts[:-1], strict=True):
             if not "".join(t for t, _ in p).strip():
-                raise _Located(where, "`implies` needs a predicate on each side")
-            out.append(("__implies__(", -(where + 1)))
+                raise _Located(
+                    where, "`implies` needs a predicate on each side; expected p implies q"
+                )
+            out.append(("__implies__(", -(_start(p, where) + 1)))
             out.extend(p)
             out.append((", ", -(where + 1)))
         if not "".join(t for t, _ in parts[-1]).strip():
-            raise _Located(cuts[-1][1], "`implies` needs a predicate on each side")
+            raise _Located(
+                cuts[-1][1], "`implies` needs a predicate on each side; expected p implies q"
+            )
         out.extend(parts[-1])
         out.append((")" * len(cuts), -(cuts[-1][1] + 1)))
     return out
 
 
-def _match(spans: list[tuple[int, int, str, int]], k: int) -> int:
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    want = [pairs[spans[k][2]]]
-    m = k + 1
-    while m < len(spans):
+def _match(spans: list[Span], k: int) -> int:
+    """The index of the bracket closing ``spans[k]`` (brackets are known to balance)."""
+    depth = 0
+    for m in range(k, len(spans)):
         tok = spans[m][2]
-        if tok in pairs:
-            want.append(pairs[tok])
+        if tok in _CLOSE:
+            depth += 1
         elif tok in (")", "]", "}"):
-            if tok != want[-1]:
-                raise _Located(spans[m][0], f"unbalanced {tok!r}")
-            want.pop()
-            if not want:
+            depth -= 1
+            if depth == 0:
                 return m
-        m += 1
-    raise _Located(spans[k][0], f"{spans[k][2]!r} is never closed")
+    raise _Located(spans[k][0], f"{spans[k][2]!r} is never closed")  # pragma: no cover

@@ -29,6 +29,7 @@ Shape (every key is checked; anything else is an error that names the file and k
 
 from __future__ import annotations
 
+import datetime
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ class _PropDecl:
     expect: str
     description: str
     key: str
+    expect_key: str
 
 
 def spec_files(paths: Sequence[str]) -> list[Path]:
@@ -87,12 +89,17 @@ def spec_files(paths: Sequence[str]) -> list[Path]:
         if p.is_dir():
             found = sorted(p.glob("*.toml"))
             if not found:
-                raise SpecError(f"{raw}: no *.toml spec files in this directory")
+                raise SpecError(
+                    f"{raw}: no *.toml spec files in this directory; "
+                    "expected a folder holding at least one spec file"
+                )
             out.extend(found)
         elif p.is_file():
             out.append(p)
         else:
-            raise SpecError(f"{raw}: no such file or directory; give a spec file or a folder")
+            raise SpecError(
+                f"{raw}: no such file or directory; expected a spec file or a folder of them"
+            )
     return out
 
 
@@ -101,15 +108,21 @@ def load(path: Path) -> Spec:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise SpecError(f"{where}: cannot read the file: {e.strerror}") from None
+        raise SpecError(
+            f"{where}: cannot read the file ({e.strerror or e}); expected a readable spec file"
+        ) from None
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(f"{where}: not UTF-8 text; save the spec as UTF-8") from None
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise SpecError(
+            f"{where}: not UTF-8 text (byte {e.start + 1}, line {line}); "
+            "expected UTF-8: save the spec as UTF-8"
+        ) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"{where}: invalid TOML: {e}") from None
+        raise SpecError(f"{where}: invalid TOML: {e}; expected valid TOML (toml.io)") from None
     return _Loader(where).spec(doc)
 
 
@@ -132,7 +145,10 @@ class _Loader:
         v = doc.get(key.split(".")[-1])
         if v is None:
             if required:
-                raise self.err(f"[{key}]", "missing table; add it (see the README's spec format)")
+                raise self.err(
+                    f"[{key}]",
+                    f"missing table; expected a [{key}] table (see the README's spec format)",
+                )
             return {}
         if not isinstance(v, dict):
             raise self.err(key, f"expected a table, got {_tname(v)}")
@@ -142,17 +158,28 @@ class _Loader:
         v = table.get(key)
         if v is None:
             if required:
-                raise self.err(f"{loc}.{key}", "missing; add it as a string")
+                raise self.err(f"{loc}.{key}", f'missing; expected a string: add {key} = "..."')
             return ""
         if not isinstance(v, str):
-            raise self.err(f"{loc}.{key}", f"expected a string, got {_tname(v)} {v!r}")
+            raise self.err(f"{loc}.{key}", f"expected a string, got {_tname(v)} {_show(v)}")
+        return v
+
+    def name(self, table: Mapping[str, Any], loc: str) -> str:
+        """A required ``name``: used in results and trace file names, so plain text only."""
+        v = self.string(table, "name", loc, True)
+        if not v.strip() or any(c in v for c in "/\\") or not v.isprintable():
+            raise self.err(
+                f"{loc}.name",
+                f"{v!r} is not a usable name; expected a non-empty name without / or \\ "
+                "(it names result and trace files)",
+            )
         return v
 
     def spec(self, doc: dict[str, Any]) -> Spec:
         self.keys(doc, "", ["spec", "params", "property", "variant"])
         head = self.table(doc, "spec", required=True)
         self.keys(head, "spec", ["name", "model", "description"])
-        name = self.string(head, "name", "spec", True)
+        name = self.name(head, "spec")
         model_name = self.string(head, "model", "spec", True)
         model = MODELS.get(model_name)
         if model is None:
@@ -164,21 +191,26 @@ class _Loader:
         params = self.params(model, self.table(doc, "params", False), "params", model.defaults())
         props = self.prop_list(doc.get("property"), "property", model)
         if not props:
-            raise self.err("[[property]]", "the spec has no properties; add a [[property]] table")
+            raise self.err(
+                "[[property]]",
+                "the spec has no properties; expected at least one [[property]] table",
+            )
         configs = [self.configuration(model, None, params, props)]
         variants = doc.get("variant", [])
         if not isinstance(variants, list):
-            raise self.err("variant", "expected [[variant]] tables")
+            raise self.err("variant", f"expected [[variant]] tables, got {_tname(variants)}")
         names: set[str] = set()
         for k, v in enumerate(variants):
             loc = f"variant[{k}]"
             if not isinstance(v, dict):
                 raise self.err(loc, f"expected a table, got {_tname(v)}")
             self.keys(v, loc, ["name", "description", "params", "property", "expect"])
-            vname = self.string(v, "name", loc, True)
+            vname = self.name(v, loc)
             loc = f"variant {vname!r}"
             if vname in names:
-                raise self.err(loc, "two variants share this name; rename one")
+                raise self.err(
+                    f"{loc}.name", "two variants share this name; expected unique names: rename one"
+                )
             names.add(vname)
             self.string(v, "description", loc, False)
             vp = v.get("params", {})
@@ -196,13 +228,20 @@ class _Loader:
                 if pn not in known:
                     raise self.err(
                         f"{loc}.expect.{pn}",
-                        f"no such property in this variant; expected one of: {', '.join(known)}",
+                        f"no property {pn!r} in this variant; expected one of: {', '.join(known)}",
                     )
                 self.expectation(pe, f"{loc}.expect.{pn}")
                 over.append(known[pn])
             overridden = {d.name: d for d in over}
             vprops = [
-                _PropDecl(d.name, d.formula, str(exp[d.name]), d.description, d.key)
+                _PropDecl(
+                    d.name,
+                    d.formula,
+                    str(exp[d.name]),
+                    d.description,
+                    d.key,
+                    f"{loc}.expect.{d.name}",
+                )
                 if d.name in overridden
                 else d
                 for d in vprops
@@ -232,7 +271,7 @@ class _Loader:
                 or (p.kind == "choice" and isinstance(v, str))
             )
             if not ok:
-                raise self.err(f"{loc}.{k}", f"expected {p.describe()}, got {_tname(v)} {v!r}")
+                raise self.err(f"{loc}.{k}", f"expected {p.describe()}, got {_tname(v)} {_show(v)}")
             if p.kind == "int" and not (cast(int, p.lo) <= v <= cast(int, p.hi)):
                 raise self.err(f"{loc}.{k}", f"{v} is out of range; expected {p.describe()}")
             if p.kind == "choice" and v not in p.choices:
@@ -242,7 +281,11 @@ class _Loader:
 
     def expectation(self, v: Any, key: str) -> Expectation:
         if v not in EXPECTATIONS:
-            raise self.err(key, f"expected one of {', '.join(EXPECTATIONS)}, got {v!r}")
+            if v is None:
+                raise self.err(
+                    key, f'missing; expected one of {", ".join(EXPECTATIONS)}: add expect = "..."'
+                )
+            raise self.err(key, f"expected one of {', '.join(EXPECTATIONS)}, got {_show(v)}")
         return cast(Expectation, v)
 
     def prop_list(self, raw: Any, loc: str, model: Model) -> list[_PropDecl]:
@@ -256,23 +299,28 @@ class _Loader:
             if not isinstance(t, dict):
                 raise self.err(key, f"expected a table, got {_tname(t)}")
             self.keys(t, key, ["name", "formula", "expect", "description"])
-            name = self.string(t, "name", key, True)
+            name = self.name(t, key)
             key = f"{loc} {name!r}"
             if any(p.name == name for p in out):
-                raise self.err(key, "two properties share this name; rename one")
+                raise self.err(
+                    f"{key}.name",
+                    "two properties share this name; expected unique names: rename one",
+                )
             formula = t.get("formula")
             if formula is not None and not isinstance(formula, str):
-                raise self.err(f"{key}.formula", f"expected a string, got {_tname(formula)}")
+                raise self.err(
+                    f"{key}.formula", f"expected a string, got {_tname(formula)} {_show(formula)}"
+                )
             if formula is None and model.property(name) is None:
                 raise self.err(
                     key,
-                    f"model {model.name} has no library property {name!r} "
-                    f"(it has: {', '.join(p.name for p in model.properties)}); "
-                    "give it a formula, or use one of those names",
+                    f"model {model.name} has no library property {name!r}; expected a "
+                    'formula = "..." for a new property, or a library property: '
+                    f"{', '.join(p.name for p in model.properties)}",
                 )
             expect = self.expectation(t.get("expect"), f"{key}.expect")
             desc = self.string(t, "description", key, False)
-            out.append(_PropDecl(name, formula, expect, desc, key))
+            out.append(_PropDecl(name, formula, expect, desc, key, f"{key}.expect"))
         return out
 
     def configuration(
@@ -286,7 +334,9 @@ class _Loader:
             system = model.build(params)
         except ModelError as e:
             loc = "params" if variant is None else f"variant {variant!r}.params"
-            raise self.err(loc, f"model {model.name} rejects these parameters: {e}") from None
+            raise self.err(
+                loc, f"model {model.name} rejects these parameters: {e}; expected other values"
+            ) from None
         checks: list[Check] = []
         for d in props:
             lib = model.property(d.name)
@@ -300,11 +350,23 @@ class _Loader:
             allowed = _EXPECT_OF_KIND[prop.kind]
             if d.expect not in allowed:
                 raise self.err(
-                    f"{d.key}.expect",
-                    f"a {prop.kind}(...) property is {' or '.join(allowed)}, not {d.expect!r}",
+                    d.expect_key,
+                    f"{d.expect!r} does not fit {prop.kind}(...) formula {text!r}; expected "
+                    f"{' or '.join(allowed)}",
                 )
             checks.append(Check(prop, cast(Expectation, d.expect)))
         return Configuration(variant, dict(params), system, tuple(checks))
+
+
+def _show(v: object) -> str:
+    """A TOML value as the user wrote it (``true``, ``1979-05-27``), strings quoted."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, datetime.date | datetime.time):
+        return v.isoformat()
+    if isinstance(v, str | int | float):
+        return repr(v)
+    return _tname(v)
 
 
 def _tname(v: object) -> str:
@@ -315,4 +377,7 @@ def _tname(v: object) -> str:
         str: "a string",
         list: "an array",
         dict: "a table",
+        datetime.datetime: "a date-time",
+        datetime.date: "a date",
+        datetime.time: "a time",
     }.get(type(v), type(v).__name__)
