@@ -265,16 +265,12 @@ class _Loader:
                     f"model {model.name} has no parameter {k!r}; expected one of: "
                     f"{', '.join(q.name for q in model.params)}",
                 )
-            ok = (
-                (p.kind == "int" and isinstance(v, int) and not isinstance(v, bool))
-                or (p.kind == "bool" and isinstance(v, bool))
-                or (p.kind == "choice" and isinstance(v, str))
-            )
-            if not ok:
+            why = p.problem(v)
+            if why == "wrong type":
                 raise self.err(f"{loc}.{k}", f"expected {p.describe()}, got {_tname(v)} {_show(v)}")
-            if p.kind == "int" and not (cast(int, p.lo) <= v <= cast(int, p.hi)):
+            if why == "out of range":
                 raise self.err(f"{loc}.{k}", f"{v} is out of range; expected {p.describe()}")
-            if p.kind == "choice" and v not in p.choices:
+            if why is not None:
                 raise self.err(f"{loc}.{k}", f"{v!r} is not allowed; expected {p.describe()}")
             out[k] = v
         return out

@@ -614,13 +614,18 @@ def test_formula_error(tmp_path: Path, case: FCase) -> None:
     assert msg.startswith(f"{path}: property 'x'.formula: column {col}: "), msg
 
 
-def test_seq_ordering_needs_seq_functions() -> None:
-    from tcpmodel.kernel.types import SeqType
-
-    systems = [m.build(m.defaults()) for m in MODELS.values()]
-    if not any(isinstance(v.vtype, SeqType) for s in systems for v in s.variables):
-        pytest.skip("no registered model has sequence-number variables yet")
-    pytest.fail("add a case ordering Seq variables with < (expect seq_lt in the message)")
+def test_seq_ordering_needs_seq_functions(tmp_path: Path) -> None:
+    formula = "always(a.snd_una < a.snd_nxt)"
+    path = write(
+        tmp_path,
+        '[spec]\nname = "s"\nmodel = "connection"\n'
+        f'[[property]]\nname = "x"\nformula = "{formula}"\nexpect = "holds"\n',
+    )
+    col = column(formula, "<")
+    msg = expect_spec_error(
+        cli(tmp_path, str(path)), path, "property 'x'.formula", f"column {col}: ", "seq_lt"
+    )
+    assert "modulo" in msg, msg
 
 
 # --------------------------------------------------------------------------------------------

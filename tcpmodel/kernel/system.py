@@ -24,7 +24,7 @@ Models build systems with `Builder`; engines read the frozen `System` only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -149,18 +149,32 @@ class Updates:
 
     `current` returns the pending expression of a variable (or the variable itself), so that a
     helper such as `ArrayRef.send` can build on what earlier helpers of the same action wrote.
+    `when` runs a piece of the action under a condition: every assignment it makes becomes
+    ``ite(cond, new, old)``.
     """
 
     def __init__(self) -> None:
         self.pending: dict[str, Expr] = {}
+        self._vars: dict[str, Var] = {}
 
     def current(self, v: Var) -> Expr:
         return self.pending.get(v.name, v)
 
-    def set(self, v: Var | str, e: Lit, vtype: VarType | None = None) -> None:
-        name = v.name if isinstance(v, Var) else v
-        like = v.vtype if isinstance(v, Var) else vtype
-        self.pending[name] = lift(e, sort_of(like) if like is not None else None)
+    def set(self, v: Var, e: Lit) -> None:
+        self._vars[v.name] = v
+        self.pending[v.name] = lift(e, sort_of(v.vtype))
+
+    def when(self, cond: Expr, body: Callable[[Updates], None]) -> None:
+        sub = Updates()
+        sub.pending = dict(self.pending)
+        sub._vars = dict(self._vars)
+        body(sub)
+        for name, e in sub.pending.items():
+            old = self.pending.get(name)
+            if old is e:
+                continue
+            var = sub._vars[name]
+            self.set(var, ite(cond, e, var if old is None else old))
 
 
 class ArrayRef:
@@ -205,6 +219,27 @@ class ArrayRef:
                 v = self.field(i, fname)
                 new = TRUE if fname == "present" else lift(values[fname], sort_of(ftype))
                 u.set(v, ite(take, new, u.current(v)))
+
+    def filter(self, u: Updates, keep: Sequence[Expr]) -> None:
+        """Keep the records of the slots where ``keep[i]`` holds, in order, as a prefix."""
+        if len(keep) != self.capacity:
+            raise ModelError(f"filter on {self.arr.name} needs {self.capacity} conditions")
+        olds = {
+            (i, f): u.current(self.field(i, f))
+            for i in range(self.capacity)
+            for f, _ in self.arr.fields
+        }
+        ranks: list[Expr] = []
+        total: Expr = lift(0)
+        for i in range(self.capacity):
+            ranks.append(total)
+            total = total + ite(keep[i], 1, 0)
+        for j in range(self.capacity):
+            for fname, ftype in self.arr.fields:
+                value: Expr = lift(default(ftype), sort_of(ftype))
+                for i in reversed(range(j, self.capacity)):
+                    value = ite(and_(keep[i], ranks[i].eq(j)), olds[(i, fname)], value)
+                u.set(self.field(j, fname), value)
 
     def remove(self, u: Updates, slot: int) -> None:
         """Take the record out of ``slot``: later slots move down one, the last becomes empty."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from tcpmodel.kernel.system import System
 
@@ -20,7 +20,7 @@ ParamValue = int | bool | str
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
-    kind: Literal["int", "bool", "choice"]
+    kind: Literal["int", "bool", "choice", "int_or_choice"]
     default: ParamValue
     doc: str
     lo: int | None = None
@@ -32,7 +32,23 @@ class Param:
             return f"integer {self.lo}..{self.hi}"
         if self.kind == "bool":
             return "true or false"
-        return " | ".join(f'"{c}"' for c in self.choices)
+        words = " | ".join(f'"{c}"' for c in self.choices)
+        if self.kind == "int_or_choice":
+            return f"integer {self.lo}..{self.hi} or {words}"
+        return words
+
+    def problem(self, v: object) -> str | None:
+        """Why ``v`` is not a value of this parameter (``None`` if it is)."""
+        is_int = isinstance(v, int) and not isinstance(v, bool)
+        if self.kind in ("int", "int_or_choice") and is_int:
+            if not (cast(int, self.lo) <= cast(int, v) <= cast(int, self.hi)):
+                return "out of range"
+            return None
+        if self.kind in ("choice", "int_or_choice") and isinstance(v, str):
+            return None if v in self.choices else "not allowed"
+        if self.kind == "bool" and isinstance(v, bool):
+            return None
+        return "wrong type"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,380 @@
+"""The ``connection`` model: client ``a`` and server ``b`` on one 4-tuple, over a faulty network.
+
+Components (each adds variables and actions to one `Builder`):
+
+* `Client` ``a``: actively opens (OPEN), sends ``data`` units, closes, may ABORT (RST,
+  SO_LINGER 0) or crash (all state lost), and reconnects on the same 4-tuple up to
+  ``incarnations`` times.  ``a.hold`` counts the ticks before it may open again: one after a
+  close (time passes between incarnations), MSL after a crash when ``quiet_time`` is on
+  (RFC 9293 3.4.3), during which it sends nothing at all.
+* `Server` ``b``: starts CLOSED, LISTENs (again after each connection), may instead do one
+  active OPEN (simultaneous open), closes passively or first, and may delay the ACK of a FIN so
+  that it rides on its own FIN (three-way close).
+* `Network` (`tcpmodel.tcp.network`): loss, duplication, reordering, MSL.
+* the clock: ``tick`` ages segments and runs timers; timers are urgent (no tick while one is
+  due), and the ISN clock ``isn.clock`` advances ``isn_rate`` per tick modulo 2**seq_bits.
+
+Incarnations: ``a.inc`` numbers a's connections; every segment carries the sender's ``inc`` as
+a ghost tag, and ``b.inc`` is the tag of the SYN ``b`` synchronised on.  So "data from an older
+incarnation was accepted" is the state predicate ``b.old_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tcpmodel.kernel.expr import Expr, and_, ite, lift, not_, or_
+from tcpmodel.kernel.system import Builder, System, Updates
+from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
+from tcpmodel.models.base import LibraryProperty, Model, Param, ParamValue
+from tcpmodel.tcp.endpoint import STATE, SYNCHRONIZED, Endpoint, Knobs, st
+from tcpmodel.tcp.network import Network
+
+HOW = EnumType("ended", ("NORMAL", "ABORT", "CRASH"))
+
+
+class Client(Endpoint):
+    def declare(self, p: Mapping[str, ParamValue]) -> None:
+        b = self.b
+        self.data = int(p["data"])
+        self.msl = int(p["msl"])
+        self.quiet = bool(p["quiet_time"])
+        self.unsent = b.var("a.unsent", IntType(0, self.data), doc="data units not yet sent")
+        self.started = b.var("a.started", BOOL, doc="a has opened a connection")
+        self.hold = b.var("a.hold", IntType(0, self.msl), doc="ticks before a may open again")
+        self.how = b.var("a.how", HOW, "NORMAL", doc="how the last connection ended")
+        self.killed = b.var("a.killed", BOOL, doc="ghost: aborted or crashed after a FIN")
+
+    def to_closed(self, u: Updates, state: str = "CLOSED") -> None:
+        super().to_closed(u, state)
+        u.set(self.unsent, 0)
+        u.set(self.hold, ite(u.current(self.hold).gt(1), u.current(self.hold), lift(1)))
+
+    def may_reply_when_closed(self) -> Expr:
+        return not_(and_(self.how.eq("CRASH"), self.hold.gt(0)))
+
+    def can_close(self) -> Expr:
+        return self.unsent.eq(0)
+
+    def add_user_actions(self, p: Mapping[str, ParamValue], net: Network) -> None:
+        b = self.b
+        incs = int(p["incarnations"])
+        again = or_(
+            self.how.eq("NORMAL"),
+            and_(self.how.eq("ABORT"), bool(p["reconnect_after_abort"])),
+            and_(self.how.eq("CRASH"), bool(p["reconnect_after_crash"])),
+        )
+        u = Updates()
+        iss = self.isn()
+        u.set(self.inc, ite(self.started, self.inc + 1, lift(0)))
+        u.set(self.started, True)
+        u.set(self.how, "NORMAL")
+        u.set(self.iss, iss)
+        u.set(self.snd_una, iss)
+        u.set(self.snd_nxt, iss + 1)
+        u.set(self.state, st("SYN_SENT"))
+        u.set(self.timer, self.k.rto + 1)
+        u.set(self.tries, 0)
+        u.set(self.unsent, self.data)
+        net.reset_budgets(u)
+        self.emit(u, {"syn": True, "seq": iss})
+        b.action(
+            "a.open",
+            and_(
+                self.state.eq("CLOSED"),
+                self.hold.eq(0),
+                or_(not_(self.started), and_(self.inc.lt(incs - 1), again)),
+            ),
+            u,
+            "RFC 9293 3.10.1 OPEN (active): <SEQ=ISS><CTL=SYN>, SYN-SENT",
+            group="a.user",
+        )
+        if self.data:
+            u = Updates()
+            self.emit(
+                u,
+                {"ack": True, "seq": self.snd_nxt, "ackno": self.rcv_nxt, "len": 1},
+            )
+            u.set(self.snd_nxt, self.snd_nxt + 1)
+            u.set(self.unsent, self.unsent - 1)
+            self.arm_if_idle(u)
+            b.action(
+                "a.send",
+                and_(
+                    self.is_("ESTABLISHED", "CLOSE_WAIT"),
+                    self.unsent.gt(0),
+                    self.window_open(),
+                ),
+                u,
+                "RFC 9293 3.10.2 SEND: a data segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
+                group="a.user",
+            )
+        self.add_close()
+        after_fin = not_(self.is_("SYN_SENT", "SYN_RECEIVED", "ESTABLISHED"))
+        if p["abort"]:
+            loud = ("SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT")
+            u = Updates()
+            self.emit_rst(u, self.snd_nxt)
+            self.to_closed(u)
+            u.set(self.how, "ABORT")
+            u.set(self.killed, or_(self.killed, after_fin))
+            b.action(
+                "a.abort",
+                self.is_(*loud),
+                u,
+                "RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>, CLOSED (SO_LINGER 0)",
+                group="a.user",
+            )
+            u = Updates()
+            self.to_closed(u)
+            u.set(self.how, "ABORT")
+            u.set(self.killed, or_(self.killed, after_fin))
+            b.action(
+                "a.abort_quiet",
+                self.is_("SYN_SENT", "CLOSING", "LAST_ACK", "TIME_WAIT"),
+                u,
+                "RFC 9293 3.10.5 ABORT in SYN-SENT, CLOSING, LAST-ACK or TIME-WAIT: "
+                "delete the TCB, send nothing",
+                group="a.user",
+            )
+        if p["crash"]:
+            u = Updates()
+            self.to_closed(u)
+            u.set(self.how, "CRASH")
+            u.set(self.hold, self.msl if self.quiet else 1)
+            u.set(self.killed, or_(self.killed, after_fin))
+            b.action(
+                "a.crash",
+                not_(self.state.eq("CLOSED")),
+                u,
+                "host crash: all connection state is lost (RFC 9293 3.5.1)"
+                + ("; quiet time of MSL (RFC 9293 3.4.3)" if self.quiet else ""),
+                group="a.crash",
+            )
+
+    def tick(self, u: Updates) -> None:
+        super().tick(u)
+        u.set(self.hold, ite(self.hold.gt(0), self.hold - 1, self.hold))
+
+
+class Server(Endpoint):
+    def declare(self, p: Mapping[str, ParamValue]) -> None:
+        b = self.b
+        self.active_open = bool(p["b_active_open"])
+        self.ack_delayed = b.var("b.ack_delayed", BOOL, doc="the ACK of a FIN is delayed")
+        self.three_way = b.var("b.three_way", BOOL, doc="ghost: b sent FIN,ACK acking a FIN")
+        self.active_used = b.var("b.active_used", BOOL, doc="b did its active OPEN")
+
+    def delayed_ack_possible(self, state: str) -> bool:
+        return state == "ESTABLISHED"
+
+    def on_delayed_ack(self, u: Updates, s: object) -> None:
+        u.set(self.ack_delayed, True)
+
+    def on_close(self, u: Updates, state: str) -> None:
+        if state == "CLOSE_WAIT":
+            u.set(self.three_way, or_(self.three_way, self.ack_delayed))
+        u.set(self.ack_delayed, False)
+
+    def add_user_actions(self, a: Client) -> None:
+        b = self.b
+        u = Updates()
+        u.set(self.state, st("LISTEN"))
+        b.action(
+            "b.listen",
+            self.state.eq("CLOSED"),
+            u,
+            "RFC 9293 3.10.1 OPEN (passive): LISTEN",
+            group="b.user",
+        )
+        if self.active_open:
+            u = Updates()
+            iss = self.isn()
+            u.set(self.iss, iss)
+            u.set(self.snd_una, iss)
+            u.set(self.snd_nxt, iss + 1)
+            u.set(self.state, st("SYN_SENT"))
+            u.set(self.inc, a.inc)
+            u.set(self.timer, self.k.rto + 1)
+            u.set(self.active_used, True)
+            self.emit(u, {"syn": True, "seq": iss})
+            b.action(
+                "b.connect",
+                and_(self.is_("CLOSED", "LISTEN"), not_(self.active_used), a.started),
+                u,
+                "RFC 9293 3.10.1 OPEN (active) or 3.10.2 SEND in LISTEN: "
+                "<SEQ=ISS><CTL=SYN>, SYN-SENT",
+                group="b.user",
+            )
+        self.add_close()
+        u = Updates()
+        u.set(self.ack_delayed, False)
+        self.emit_ack(u)
+        b.action(
+            "b.delayed_ack",
+            self.ack_delayed,
+            u,
+            "RFC 9293 3.8.6.3: the delayed ACK is sent",
+            group="b.timer",
+        )
+
+
+def build(p: Mapping[str, ParamValue]) -> System:
+    bits = int(p["seq_bits"])
+    seq = SeqType(bits)
+    msl = int(p["msl"])
+    tw = 2 * msl if p["time_wait"] == "2msl" else int(p["time_wait"])
+    incs = int(p["incarnations"])
+    knobs = Knobs(
+        window=int(p["window"]),
+        rto=int(p["rto"]),
+        rto_max=max(int(p["rto_max"]), int(p["rto"])),
+        retries=int(p["retries"]),
+        time_wait=tw,
+        rfc1337=bool(p["rfc1337"]),
+        rfc5961=bool(p["rfc5961"]),
+        incarnations=incs,
+    )
+    b = Builder("connection")
+    policy = str(p["isn"])
+    clock = (
+        b.var("isn.clock", seq, doc="the ISN clock (RFC 9293 3.4.1)") if policy != "fixed" else None
+    )
+    secret = int(p["isn_secret"])
+
+    def isn_of(host: int) -> Expr:
+        offset = host * (1 << (bits - 1))  # the two hosts' clocks are unrelated
+        if clock is None:
+            return lift(offset, seq)
+        if policy == "keyed":
+            return clock + (secret * (host + 1) + offset)  # RFC 6528: M + F(4-tuple, secret)
+        return clock + offset
+
+    net = Network(
+        b,
+        seq,
+        int(p["capacity"]),
+        int(p["data"]),
+        incs,
+        msl,
+        int(p["loss"]),
+        int(p["duplicate"]),
+        bool(p["reorder"]),
+    )
+    a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED")
+    a.declare(p)
+    srv = Server(b, "b", seq, net, knobs, lambda: isn_of(1), "CLOSED")
+    srv.declare(p)
+    for e in (a, srv):
+        e.add_receive_actions()
+        e.add_timer_actions()
+    a.add_user_actions(p, net)
+    srv.add_user_actions(a)
+    net.add_fault_actions()
+    u = Updates()
+    a.tick(u)
+    srv.tick(u)
+    net.age(u)
+    if clock is not None:
+        u.set(clock, clock + int(p["isn_rate"]))
+    b.action(
+        "tick",
+        and_(a.timer.ne(1), srv.timer.ne(1), not_(srv.ack_delayed)),
+        u,
+        "time passes: segments age (MSL), timers run (a due timer fires first)",
+        group="clock",
+    )
+    b.fair("weak", "clock")
+    return b.build()
+
+
+def _both(fmt: str) -> str:
+    return f"({fmt.format(x='a', y='b')}) and ({fmt.format(x='b', y='a')})"
+
+
+PROPERTIES = (
+    LibraryProperty(
+        "handshake",
+        "reachable(a.state == ESTABLISHED and b.state == ESTABLISHED)",
+        "the three-way handshake completes (RFC 9293 3.5, Figure 6)",
+    ),
+    LibraryProperty(
+        "simultaneous-open",
+        "reachable(a.state == SYN_RECEIVED and b.state == SYN_RECEIVED "
+        "and not a.passive and not b.passive)",
+        "both ends open actively and their SYNs cross (RFC 9293 Figure 7)",
+    ),
+    LibraryProperty(
+        "simultaneous-close",
+        "reachable(a.state == CLOSING and b.state == CLOSING)",
+        "both ends close at once and their FINs cross (RFC 9293 Figure 13)",
+    ),
+    LibraryProperty(
+        "three-way-close",
+        "reachable(b.three_way and a.state == TIME_WAIT)",
+        "the passive closer's FIN carries the ACK of the active closer's FIN",
+    ),
+    LibraryProperty(
+        "isn-agreement",
+        "always(a.state == ESTABLISHED and b.state == ESTABLISHED and a.inc == b.inc implies "
+        + _both(
+            "{x}.irs == {y}.iss and seq_le({y}.snd_una, {x}.rcv_nxt) "
+            "and seq_le({x}.rcv_nxt, {y}.snd_nxt)"
+        )
+        + ")",
+        "two established ends of one incarnation agree on each other's sequence numbers",
+    ),
+    LibraryProperty(
+        "no-old-data",
+        "always(not a.old_data and not b.old_data)",
+        "no RCV.NXT ever advances over data sent by an older incarnation",
+    ),
+    LibraryProperty(
+        "no-old-fin",
+        "always(not a.old_fin and not b.old_fin)",
+        "no FIN of an older incarnation ever moves a newer incarnation's state",
+    ),
+    LibraryProperty(
+        "clean-close",
+        "always((a.fin_reset or b.fin_reset) implies a.killed)",
+        "the passive closer, after sending its FIN (LAST-ACK), is never reset unless the "
+        "client aborted or crashed after a FIN; parameters keep FIN retransmissions within 2*MSL",
+    ),
+)
+
+PARAMS = (
+    Param("seq_bits", "int", 3, "bits of sequence numbers (RFC 9293 3.4: modulo 2**bits)", 2, 32),
+    Param("window", "int", 2, "receive window RCV.WND of each endpoint", 1, 16),
+    Param("data", "int", 1, "data units a sends per incarnation (one per segment)", 0, 4),
+    Param("msl", "int", 2, "maximum segment lifetime, ticks", 1, 16),
+    Param("incarnations", "int", 2, "connections a may open on the 4-tuple", 1, 4),
+    Param("isn", "choice", "clock", "ISN policy", choices=("fixed", "clock", "keyed")),
+    Param("isn_rate", "int", 1, "ISN clock increments per tick", 0, 2**31),
+    Param("isn_secret", "int", 3, "keyed ISN: the secret's per-4-tuple offset", 0, 2**31),
+    Param("time_wait", "int_or_choice", "2msl", "TIME-WAIT length in ticks", 0, 64, ("2msl",)),
+    Param("rfc1337", "bool", True, "TIME-WAIT ignores RST (RFC 1337 F1)"),
+    Param("rfc5961", "bool", False, "RST and SYN need exact RCV.NXT, else challenge ACK"),
+    Param("quiet_time", "bool", True, "after a crash, send nothing for MSL (RFC 9293 3.4.3)"),
+    Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
+    Param("loss", "int", 1, "segments the network may lose per incarnation", 0, 4),
+    Param("duplicate", "int", 1, "segments the network may duplicate per incarnation", 0, 4),
+    Param("reorder", "bool", True, "the network may reorder segments"),
+    Param("abort", "bool", False, "a may ABORT (RST, SO_LINGER 0)"),
+    Param("crash", "bool", False, "a may crash (all state lost)"),
+    Param("reconnect_after_abort", "bool", False, "a may reconnect after an ABORT"),
+    Param("reconnect_after_crash", "bool", False, "a may reconnect after a crash"),
+    Param("rto", "int", 1, "initial retransmission timeout, ticks", 1, 16),
+    Param("rto_max", "int", 2, "retransmission timeout cap, ticks", 1, 64),
+    Param("retries", "int", 1, "retransmissions of a segment before giving up", 0, 8),
+    Param("b_active_open", "bool", False, "b may do one active OPEN (simultaneous open)"),
+)
+
+MODEL = Model(
+    "connection",
+    "RFC 9293 connection management: client a and server b on one 4-tuple, lossy network.",
+    PARAMS,
+    build,
+    PROPERTIES,
+)
+
+__all__ = ["MODEL", "STATE", "SYNCHRONIZED"]

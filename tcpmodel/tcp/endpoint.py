@@ -1,0 +1,709 @@
+"""One TCP endpoint: the RFC 9293 state machine as guarded commands.
+
+Variables of endpoint ``x`` (``a`` or ``b``), named as RFC 9293 section 3.3.1 spells them:
+
+* ``x.state``: one of the eleven states (`STATE`), ``x.passive``: reached SYN-RECEIVED from
+  LISTEN;
+* ``x.iss``, ``x.irs``, ``x.snd_una``, ``x.snd_nxt``, ``x.rcv_nxt``: sequence numbers modulo
+  ``2**seq_bits``;
+* ``x.inc``: the incarnation of the connection (ghost; ``b`` takes the tag of the SYN it
+  synchronised on);
+* ``x.timer``: 0 = off, 1 = due now, ``k > 1`` = due in ``k - 1`` ticks; it is the
+  retransmission timer, or the 2MSL timer in TIME-WAIT; ``x.tries``: retransmissions so far.
+* ghosts for the properties: ``x.old_data`` (RCV.NXT advanced over data of an older
+  incarnation), ``x.old_fin`` (a FIN of an older incarnation moved the state), ``x.fin_reset``
+  (reset in LAST-ACK: the passive closer lost its clean close).
+
+A delivery is one action per (state, case, slot), named after the case and citing the clause
+of RFC 9293 section 3.10.7 it implements, so that traces say which rule fired.  Every variable
+that has no meaning in the current state (CLOSED, LISTEN) is reset to 0, so that states that
+differ only in stale values are one state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tcpmodel.kernel.expr import (
+    FALSE,
+    TRUE,
+    Expr,
+    Lit,
+    and_,
+    enum_const,
+    in_window,
+    ite,
+    lift,
+    not_,
+    or_,
+    seq_le,
+    seq_lt,
+    seq_to_int,
+)
+from tcpmodel.kernel.system import Builder, Updates
+from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
+from tcpmodel.tcp.network import Network, Segment
+
+STATE = EnumType(
+    "tcp_state",
+    (
+        "CLOSED",
+        "LISTEN",
+        "SYN_SENT",
+        "SYN_RECEIVED",
+        "ESTABLISHED",
+        "FIN_WAIT_1",
+        "FIN_WAIT_2",
+        "CLOSE_WAIT",
+        "CLOSING",
+        "LAST_ACK",
+        "TIME_WAIT",
+    ),
+)
+SYNCHRONIZED = (
+    "SYN_RECEIVED",
+    "ESTABLISHED",
+    "FIN_WAIT_1",
+    "FIN_WAIT_2",
+    "CLOSE_WAIT",
+    "CLOSING",
+    "LAST_ACK",
+    "TIME_WAIT",
+)
+FIN_SENT = ("FIN_WAIT_1", "CLOSING", "LAST_ACK")
+RECEIVES_DATA = ("ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2")
+
+
+@dataclass(frozen=True, slots=True)
+class Knobs:
+    """The parameters an endpoint's rules depend on."""
+
+    window: int
+    rto: int
+    rto_max: int
+    retries: int
+    time_wait: int
+    rfc1337: bool
+    rfc5961: bool
+    incarnations: int
+
+
+def st(name: str) -> Expr:
+    return enum_const(STATE, name)
+
+
+class Endpoint:
+    def __init__(
+        self,
+        b: Builder,
+        name: str,
+        seq: SeqType,
+        net: Network,
+        knobs: Knobs,
+        isn: Callable[[], Expr],
+        initial: str,
+    ) -> None:
+        self.b = b
+        self.name = name
+        self.peer = "b" if name == "a" else "a"
+        self.net = net
+        self.k = knobs
+        self.seq_t = seq
+        self.isn = isn
+        v = b.var
+        self.state = v(f"{name}.state", STATE, initial, "RFC 9293 3.3.2 connection state")
+        self.passive = v(f"{name}.passive", BOOL, doc="SYN-RECEIVED reached from LISTEN")
+        self.iss = v(f"{name}.iss", seq, doc="initial send sequence number")
+        self.irs = v(f"{name}.irs", seq, doc="initial receive sequence number")
+        self.snd_una = v(f"{name}.snd_una", seq, doc="oldest unacknowledged sequence number")
+        self.snd_nxt = v(f"{name}.snd_nxt", seq, doc="next sequence number to send")
+        self.rcv_nxt = v(f"{name}.rcv_nxt", seq, doc="next sequence number expected")
+        self.inc = v(f"{name}.inc", IntType(0, knobs.incarnations - 1), doc="incarnation (ghost)")
+        tmax = max(knobs.rto_max, knobs.time_wait) + 1
+        self.timer = v(f"{name}.timer", IntType(0, tmax), doc="0 off, 1 due, k: due in k-1 ticks")
+        self.tries = v(f"{name}.tries", IntType(0, knobs.retries), doc="retransmissions so far")
+        self.old_data = v(f"{name}.old_data", BOOL, doc="ghost: accepted data of an older one")
+        self.old_fin = v(f"{name}.old_fin", BOOL, doc="ghost: a FIN of an older one took effect")
+        self.fin_reset = v(f"{name}.fin_reset", BOOL, doc="ghost: reset in LAST-ACK")
+        self.rcv_wnd = knobs.window
+
+    # ---- helpers -------------------------------------------------------------------------
+    def is_(self, *states: str) -> Expr:
+        return or_(*(self.state.eq(s) for s in states))
+
+    def emit(self, u: Updates, fields: dict[str, Lit]) -> None:
+        """Send a segment from this endpoint, tagged with its current incarnation."""
+        self.net.send(u, self.name, {**fields, "inc": u.current(self.inc)})
+
+    def emit_ack(self, u: Updates) -> None:
+        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the values after this step's updates."""
+        self.emit(
+            u,
+            {"ack": True, "seq": u.current(self.snd_nxt), "ackno": u.current(self.rcv_nxt)},
+        )
+
+    def emit_rst(self, u: Updates, seq: Lit) -> None:
+        self.emit(u, {"rst": True, "seq": seq})
+
+    def rto_after(self, tries: Expr) -> Expr:
+        """The timer value that arms a retransmission after ``tries`` retransmissions."""
+        value: Expr = lift(min(self.k.rto << self.k.retries, self.k.rto_max) + 1)
+        for n in reversed(range(self.k.retries)):
+            value = ite(tries.eq(n), min(self.k.rto << n, self.k.rto_max) + 1, value)
+        return value
+
+    def arm_if_idle(self, u: Updates) -> None:
+        t = u.current(self.timer)
+        u.set(self.timer, ite(t.eq(0), self.k.rto + 1, t))
+
+    def to_closed(self, u: Updates, state: str = "CLOSED") -> None:
+        """Enter CLOSED or LISTEN: the connection's variables are deleted (RFC 9293 3.3.2)."""
+        u.set(self.state, st(state))
+        for var in (self.iss, self.irs, self.snd_una, self.snd_nxt, self.rcv_nxt):
+            u.set(var, 0)
+        u.set(self.passive, False)
+        u.set(self.timer, 0)
+        u.set(self.tries, 0)
+
+    def enter_time_wait(self, u: Updates) -> None:
+        """TIME-WAIT lasts ``time_wait`` ticks; with 0 the endpoint closes at once."""
+        if self.k.time_wait == 0:
+            self.closed_after_close(u)
+        else:
+            u.set(self.state, st("TIME_WAIT"))
+            u.set(self.timer, self.k.time_wait + 1)
+            u.set(self.tries, 0)
+
+    def closed_after_close(self, u: Updates) -> None:
+        """Hook: where the endpoint goes after a completed close (models may extend it)."""
+        self.to_closed(u)
+
+    def acceptable(self, seg: Segment) -> Expr:
+        """RFC 9293 3.10.7.4 Table 6, for a receive window of ``window`` > 0."""
+        w = self.rcv_wnd
+        last = seg.seq + seg.seg_len - 1
+        return ite(
+            seg.seg_len.eq(0),
+            in_window(seg.seq, self.rcv_nxt, w),
+            or_(in_window(seg.seq, self.rcv_nxt, w), in_window(last, self.rcv_nxt, w)),
+        )
+
+    def recv(
+        self,
+        case: str,
+        slot: int,
+        guard: Lit,
+        rule: str,
+        body: Callable[[Updates, Segment], None],
+        states: tuple[str, ...],
+    ) -> None:
+        """One delivery action: the peer's segment in ``slot`` arrives in one of ``states``."""
+        seg = self.net.segment(self.peer, slot)
+        u = Updates()
+        self.net.take(u, self.peer, slot)
+        body(u, seg)
+        self.b.action(
+            f"{self.name}.{case}",
+            and_(seg.present, self.is_(*states), guard),
+            u,
+            rule,
+            {"slot": slot},
+            f"{self.name}.recv",
+        )
+
+    # ---- segment arrival -------------------------------------------------------------------
+    def add_receive_actions(self) -> None:
+        for i in self.net.slots(self.peer):
+            seg = self.net.segment(self.peer, i)
+            self._closed(i, seg)
+            self._listen(i, seg)
+            self._syn_sent(i, seg)
+            self._synchronized(i, seg)
+
+    def _closed(self, i: int, seg: Segment) -> None:
+        self.recv(
+            "drop_rst",
+            i,
+            seg.rst,
+            "RFC 9293 3.10.7.1 CLOSED: an incoming RST is discarded",
+            lambda u, s: None,
+            ("CLOSED",),
+        )
+
+        def reply(u: Updates, s: Segment) -> None:
+            self.emit(
+                u,
+                {
+                    "rst": True,
+                    "ack": not_(s.ack),
+                    "seq": ite(s.ack, s.ackno, lift(0, self.seq_t)),
+                    "ackno": ite(s.ack, lift(0, self.seq_t), s.seq + s.seg_len),
+                },
+            )
+
+        self.recv(
+            "reset_closed_port",
+            i,
+            not_(seg.rst) & self.may_reply_when_closed(),
+            "RFC 9293 3.10.7.1 CLOSED: any segment but RST is answered by RST",
+            reply,
+            ("CLOSED",),
+        )
+        self.recv(
+            "drop_quiet",
+            i,
+            not_(seg.rst) & not_(self.may_reply_when_closed()),
+            "RFC 9293 3.4.3 quiet time: a host that crashed sends nothing for MSL",
+            lambda u, s: None,
+            ("CLOSED",),
+        )
+
+    def may_reply_when_closed(self) -> Expr:
+        """Hook: whether a CLOSED endpoint answers segments with RST (not in quiet time)."""
+        return TRUE
+
+    def _listen(self, i: int, seg: Segment) -> None:
+        L = ("LISTEN",)
+        self.recv(
+            "listen_drop_rst",
+            i,
+            seg.rst,
+            "RFC 9293 3.10.7.2 LISTEN: an incoming RST is ignored",
+            lambda u, s: None,
+            L,
+        )
+        self.recv(
+            "listen_reset_ack",
+            i,
+            not_(seg.rst) & seg.ack,
+            "RFC 9293 3.10.7.2 LISTEN: an ACK draws <SEQ=SEG.ACK><CTL=RST>",
+            lambda u, s: self.emit_rst(u, s.ackno),
+            L,
+        )
+
+        def accept_syn(u: Updates, s: Segment) -> None:
+            iss = self.isn()
+            u.set(self.irs, s.seq)
+            u.set(self.rcv_nxt, s.seq + 1)
+            u.set(self.iss, iss)
+            u.set(self.snd_una, iss)
+            u.set(self.snd_nxt, iss + 1)
+            u.set(self.state, st("SYN_RECEIVED"))
+            u.set(self.passive, True)
+            u.set(self.inc, s.inc)
+            u.set(self.timer, self.k.rto + 1)
+            u.set(self.tries, 0)
+            self.emit(u, {"syn": True, "ack": True, "seq": iss, "ackno": s.seq + 1})
+
+        self.recv(
+            "listen_syn",
+            i,
+            and_(not_(seg.rst), not_(seg.ack), seg.syn),
+            "RFC 9293 3.10.7.2 LISTEN: SYN -> <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SYN-RECEIVED",
+            accept_syn,
+            L,
+        )
+        self.recv(
+            "listen_drop",
+            i,
+            and_(not_(seg.rst), not_(seg.ack), not_(seg.syn)),
+            "RFC 9293 3.10.7.2 LISTEN: any other segment is dropped",
+            lambda u, s: None,
+            L,
+        )
+
+    def _syn_sent(self, i: int, seg: Segment) -> None:
+        S = ("SYN_SENT",)
+        acc = and_(seq_lt(self.iss, seg.ackno), seq_le(seg.ackno, self.snd_nxt))
+        bad_ack = and_(seg.ack, not_(acc))
+        self.recv(
+            "syn_sent_bad_ack",
+            i,
+            bad_ack & not_(seg.rst),
+            "RFC 9293 3.10.7.3 SYN-SENT: an unacceptable ACK draws <SEQ=SEG.ACK><CTL=RST>",
+            lambda u, s: self.emit_rst(u, s.ackno),
+            S,
+        )
+        self.recv(
+            "syn_sent_drop",
+            i,
+            or_(
+                bad_ack & seg.rst,
+                and_(seg.rst, not_(seg.ack)),
+                and_(not_(seg.rst), not_(seg.syn), not_(bad_ack)),
+            ),
+            "RFC 9293 3.10.7.3 SYN-SENT: dropped (RST without acceptable ACK, or "
+            "neither SYN nor RST)",
+            lambda u, s: None,
+            S,
+        )
+        self.recv(
+            "syn_sent_reset",
+            i,
+            and_(seg.rst, seg.ack, acc),
+            "RFC 9293 3.10.7.3 SYN-SENT: RST with acceptable ACK: connection reset",
+            lambda u, s: self.to_closed(u),
+            S,
+        )
+
+        def established(u: Updates, s: Segment) -> None:
+            u.set(self.irs, s.seq)
+            u.set(self.rcv_nxt, s.seq + 1)
+            u.set(self.snd_una, s.ackno)
+            u.set(self.state, st("ESTABLISHED"))
+            u.set(self.timer, 0)
+            u.set(self.tries, 0)
+            self.emit_ack(u)
+
+        self.recv(
+            "syn_sent_synack",
+            i,
+            and_(not_(seg.rst), seg.syn, seg.ack, acc),
+            "RFC 9293 3.10.7.3 SYN-SENT: SYN,ACK acking ISS+1 -> ACK, ESTABLISHED",
+            established,
+            S,
+        )
+
+        def simultaneous(u: Updates, s: Segment) -> None:
+            u.set(self.irs, s.seq)
+            u.set(self.rcv_nxt, s.seq + 1)
+            u.set(self.state, st("SYN_RECEIVED"))
+            self.emit(u, {"syn": True, "ack": True, "seq": self.iss, "ackno": s.seq + 1})
+
+        self.recv(
+            "syn_sent_syn",
+            i,
+            and_(not_(seg.rst), seg.syn, not_(seg.ack)),
+            "RFC 9293 3.10.7.3 SYN-SENT: SYN without ACK (simultaneous open) -> "
+            "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SYN-RECEIVED",
+            simultaneous,
+            S,
+        )
+
+    def _synchronized(self, i: int, seg: Segment) -> None:
+        ok = self.acceptable(seg)
+        dup_syn = and_(
+            self.state.eq("SYN_RECEIVED"),
+            seg.syn,
+            not_(seg.ack),
+            not_(seg.rst),
+            seg.seq.eq(self.irs),
+        )
+        tw_fin = and_(
+            self.state.eq("TIME_WAIT"),
+            seg.fin,
+            not_(seg.rst),
+            not_(seg.syn),
+            (seg.seq + seg.seg_len).eq(self.rcv_nxt),
+        )
+        special = or_(dup_syn, tw_fin)
+
+        def resend_synack(u: Updates, s: Segment) -> None:
+            self.emit(u, {"syn": True, "ack": True, "seq": self.iss, "ackno": self.rcv_nxt})
+
+        self.recv(
+            "syn_received_dup_syn",
+            i,
+            dup_syn,
+            "RFC 9293 3.10.7.4 SYN-RECEIVED: a retransmitted SYN gets the SYN,ACK again",
+            resend_synack,
+            ("SYN_RECEIVED",),
+        )
+
+        def tw_restart(u: Updates, s: Segment) -> None:
+            u.set(self.old_fin, or_(self.old_fin, s.inc.lt(self.inc)))
+            u.set(self.timer, self.k.time_wait + 1)
+            self.emit_ack(u)
+
+        self.recv(
+            "time_wait_fin",
+            i,
+            tw_fin,
+            "RFC 9293 3.10.7.4 TIME-WAIT: a retransmitted FIN is acknowledged and the "
+            "2 MSL timeout restarted",
+            tw_restart,
+            ("TIME_WAIT",),
+        )
+        self.recv(
+            "unacceptable",
+            i,
+            and_(not_(ok), not_(seg.rst), not_(special)),
+            "RFC 9293 3.10.7.4: an unacceptable segment draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
+            lambda u, s: self.emit_ack(u),
+            SYNCHRONIZED,
+        )
+        self.recv(
+            "unacceptable_rst",
+            i,
+            and_(not_(ok), seg.rst),
+            "RFC 9293 3.10.7.4: an unacceptable RST is dropped",
+            lambda u, s: None,
+            SYNCHRONIZED,
+        )
+        self._rst(i, seg, ok)
+        self._syn(i, seg, ok, special)
+        self.recv(
+            "drop_no_ack",
+            i,
+            and_(ok, not_(seg.rst), not_(seg.syn), not_(seg.ack), not_(special)),
+            "RFC 9293 3.10.7.4 fifth: a segment without ACK is dropped",
+            lambda u, s: None,
+            SYNCHRONIZED,
+        )
+        for state in SYNCHRONIZED:
+            self._ack_path(i, seg, ok, special, state)
+
+    def _rst(self, i: int, seg: Segment, ok: Expr) -> None:
+        exact = seg.seq.eq(self.rcv_nxt) if self.k.rfc5961 else TRUE
+        if self.k.rfc5961:
+            self.recv(
+                "rst_challenge",
+                i,
+                and_(ok, seg.rst, not_(exact)),
+                "RFC 5961 3.2: an in-window RST not at RCV.NXT draws a challenge ACK",
+                lambda u, s: self.emit_ack(u),
+                SYNCHRONIZED,
+            )
+        resettable = tuple(s for s in SYNCHRONIZED if not (s == "TIME_WAIT" and self.k.rfc1337))
+
+        def reset(u: Updates, s: Segment) -> None:
+            u.set(self.fin_reset, or_(self.fin_reset, self.state.eq("LAST_ACK")))
+            back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
+            self.to_closed(u)
+            u.set(self.state, ite(back_to_listen, st("LISTEN"), st("CLOSED")))
+
+        self.recv(
+            "reset",
+            i,
+            and_(ok, seg.rst, exact),
+            "RFC 9293 3.10.7.4 second: an acceptable RST closes the connection "
+            "(SYN-RECEIVED from LISTEN returns to LISTEN)",
+            reset,
+            resettable,
+        )
+        if self.k.rfc1337:
+            self.recv(
+                "time_wait_ignore_rst",
+                i,
+                and_(ok, seg.rst, exact),
+                "RFC 1337 F1: TIME-WAIT ignores RST",
+                lambda u, s: None,
+                ("TIME_WAIT",),
+            )
+
+    def _syn(self, i: int, seg: Segment, ok: Expr, special: Expr) -> None:
+        guard = and_(ok, not_(seg.rst), seg.syn, not_(special))
+        if self.k.rfc5961:
+            self.recv(
+                "syn_challenge",
+                i,
+                guard,
+                "RFC 5961 4.2 (RFC 9293 3.10.7.4 fourth): a SYN in a synchronized state "
+                "draws a challenge ACK",
+                lambda u, s: self.emit_ack(u),
+                SYNCHRONIZED,
+            )
+            return
+
+        def reset(u: Updates, s: Segment) -> None:
+            back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
+            self.emit_rst(u, self.snd_nxt)
+            self.to_closed(u)
+            u.set(self.state, ite(back_to_listen, st("LISTEN"), st("CLOSED")))
+
+        self.recv(
+            "syn_reset",
+            i,
+            guard,
+            "RFC 793 3.9 (RFC 9293 3.10.7.4 fourth without RFC 5961): an in-window SYN "
+            "resets the connection",
+            reset,
+            SYNCHRONIZED,
+        )
+
+    def _ack_path(self, i: int, seg: Segment, ok: Expr, special: Expr, state: str) -> None:
+        """ACK, data and FIN processing (RFC 9293 3.10.7.4 fifth to eighth) in ``state``."""
+        base = and_(ok, not_(seg.rst), not_(seg.syn), seg.ack, not_(special))
+        una, nxt = self.snd_una, self.snd_nxt
+        new_ack = and_(seq_lt(una, seg.ackno), seq_le(seg.ackno, nxt))
+        if state == "SYN_RECEIVED":
+            self.recv(
+                "syn_received_bad_ack",
+                i,
+                and_(base, not_(new_ack)),
+                "RFC 9293 3.10.7.4 fifth, SYN-RECEIVED: an unacceptable ACK draws "
+                "<SEQ=SEG.ACK><CTL=RST>",
+                lambda u, s: self.emit_rst(u, s.ackno),
+                (state,),
+            )
+            guard = and_(base, new_ack)
+            rule = "RFC 9293 3.10.7.4 fifth, SYN-RECEIVED: ACK of our SYN -> ESTABLISHED"
+        else:
+            too_far = seq_lt(nxt, seg.ackno)
+            self.recv(
+                f"ack_unsent_{state.lower()}",
+                i,
+                and_(base, too_far),
+                f"RFC 9293 3.10.7.4 fifth, {state}: an ACK of something not yet sent draws "
+                "an ACK and is dropped",
+                lambda u, s: self.emit_ack(u),
+                (state,),
+            )
+            guard = and_(base, not_(too_far))
+            rule = f"RFC 9293 3.10.7.4 fifth to eighth, {state}: ACK, data, FIN"
+
+        def process(u: Updates, s: Segment, delay_ack: bool = False) -> None:
+            una2 = ite(new_ack, s.ackno, una)
+            u.set(una, una2)
+            all_acked = una2.eq(nxt)
+            u.set(self.timer, ite(all_acked, lift(0), ite(new_ack, self.k.rto + 1, self.timer)))
+            u.set(self.tries, ite(new_ack, lift(0), self.tries))
+            fin_acked = and_(all_acked, self.is_(*FIN_SENT))
+            now = state
+            if state == "SYN_RECEIVED":
+                u.set(self.state, st("ESTABLISHED"))
+                now = "ESTABLISHED"
+            elif state == "FIN_WAIT_1":
+                u.when(fin_acked, lambda v: v.set(self.state, st("FIN_WAIT_2")))
+            elif state == "CLOSING":
+                u.when(fin_acked, self.enter_time_wait)
+                return
+            elif state == "LAST_ACK":
+                u.when(fin_acked, self.closed_after_close)
+                return
+            rcv: Expr = self.rcv_nxt
+            send_ack: Expr = FALSE
+            if now in RECEIVES_DATA:
+                data_in_order = and_(s.len.gt(0), s.seq.eq(rcv))
+                rcv = ite(data_in_order, rcv + s.len, rcv)
+                u.set(self.rcv_nxt, rcv)
+                u.set(self.old_data, or_(self.old_data, and_(data_in_order, s.inc.lt(self.inc))))
+                send_ack = s.len.gt(0)
+            if now in ("ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2"):
+                fin_in_order = and_(s.fin, (s.seq + s.len).eq(rcv))
+                u.set(self.rcv_nxt, ite(fin_in_order, rcv + 1, rcv))
+                u.set(self.old_fin, or_(self.old_fin, and_(fin_in_order, s.inc.lt(self.inc))))
+                if now == "ESTABLISHED":
+                    u.when(fin_in_order, lambda v: v.set(self.state, st("CLOSE_WAIT")))
+                elif now == "FIN_WAIT_1":
+                    u.when(and_(fin_in_order, fin_acked), self.enter_time_wait)
+                    u.when(
+                        and_(fin_in_order, not_(fin_acked)),
+                        lambda v: v.set(self.state, st("CLOSING")),
+                    )
+                else:
+                    u.when(fin_in_order, self.enter_time_wait)
+                send_ack = or_(send_ack, s.fin)
+            if not delay_ack:
+                u.when(send_ack, self.emit_ack)
+
+        self.recv(f"ack_{state.lower()}", i, guard, rule, process, (state,))
+        if self.delayed_ack_possible(state):
+            self.recv(
+                f"ack_{state.lower()}_delay_ack",
+                i,
+                and_(guard, seg.fin),
+                f"{rule}; the ACK of the FIN is delayed (it may ride on our FIN: three-way close)",
+                lambda u, s: self._delay(u, s, process),
+                (state,),
+            )
+
+    def _delay(self, u: Updates, s: Segment, process: Callable[..., None]) -> None:
+        process(u, s, delay_ack=True)
+        self.on_delayed_ack(u, s)
+
+    def delayed_ack_possible(self, state: str) -> bool:
+        """Hook: whether the ACK of a FIN may be delayed in ``state`` (three-way close)."""
+        return False
+
+    def on_delayed_ack(self, u: Updates, s: Segment) -> None:
+        """Hook: what a delayed ACK records."""
+
+    # ---- timers --------------------------------------------------------------------------
+    def add_timer_actions(self) -> None:
+        due = self.timer.eq(1)
+        outstanding = or_(
+            self.is_("SYN_SENT", "SYN_RECEIVED"),
+            and_(self.is_(*SYNCHRONIZED), self.snd_una.ne(self.snd_nxt)),
+        )
+        u = Updates()
+        t = self.tries
+        fin_only = and_(self.is_(*FIN_SENT), (self.snd_una + 1).eq(self.snd_nxt))
+        syn = self.is_("SYN_SENT", "SYN_RECEIVED")
+        self.emit(
+            u,
+            {
+                "syn": syn,
+                "ack": not_(self.state.eq("SYN_SENT")),
+                "fin": and_(not_(syn), fin_only),
+                "seq": ite(syn, self.iss, self.snd_una),
+                "ackno": ite(self.state.eq("SYN_SENT"), lift(0, self.seq_t), self.rcv_nxt),
+                "len": ite(or_(syn, fin_only), 0, 1) if self.net.data else 0,
+            },
+        )
+        u.set(self.tries, t + 1)
+        u.set(self.timer, self.rto_after(t + 1))
+        self.b.action(
+            f"{self.name}.retransmit",
+            and_(due, outstanding, t.lt(self.k.retries), not_(self.is_("TIME_WAIT"))),
+            u,
+            "RFC 9293 3.8.1: the retransmission timer resends the oldest unacknowledged "
+            "segment, RTO doubled (RFC 6298 5.5)",
+            group=f"{self.name}.timer",
+        )
+        u = Updates()
+        back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
+        self.to_closed(u)
+        u.set(self.state, ite(back_to_listen, st("LISTEN"), st("CLOSED")))
+        self.b.action(
+            f"{self.name}.give_up",
+            and_(due, t.eq(self.k.retries), not_(self.is_("TIME_WAIT"))),
+            u,
+            "RFC 9293 3.8.3 R2: too many retransmissions, the connection is aborted",
+            group=f"{self.name}.timer",
+        )
+        u = Updates()
+        self.closed_after_close(u)
+        self.b.action(
+            f"{self.name}.time_wait_expires",
+            and_(due, self.is_("TIME_WAIT")),
+            u,
+            "RFC 9293 3.10.8: the 2 MSL timeout in TIME-WAIT deletes the TCB",
+            group=f"{self.name}.timer",
+        )
+
+    def tick(self, u: Updates) -> None:
+        u.set(self.timer, ite(self.timer.gt(1), self.timer - 1, self.timer))
+
+    # ---- user calls ----------------------------------------------------------------------
+    def add_close(self, guard: Lit = True) -> None:
+        for state, nxt in (
+            ("ESTABLISHED", "FIN_WAIT_1"),
+            ("SYN_RECEIVED", "FIN_WAIT_1"),
+            ("CLOSE_WAIT", "LAST_ACK"),
+        ):
+            u = Updates()
+            self.emit(u, {"fin": True, "ack": True, "seq": self.snd_nxt, "ackno": self.rcv_nxt})
+            u.set(self.snd_nxt, self.snd_nxt + 1)
+            u.set(self.state, st(nxt))
+            self.arm_if_idle(u)
+            self.on_close(u, state)
+            self.b.action(
+                f"{self.name}.close",
+                and_(self.state.eq(state), self.can_close(), guard),
+                u,
+                f"RFC 9293 3.10.4 CLOSE in {state}: send FIN, {nxt}",
+                {"from": state},
+                f"{self.name}.user",
+            )
+
+    def can_close(self) -> Expr:
+        """Hook: whether the user may CLOSE now (e.g. all data handed to TCP)."""
+        return TRUE
+
+    def on_close(self, u: Updates, state: str) -> None:
+        """Hook: extra effects of CLOSE."""
+
+    def window_open(self) -> Expr:
+        return seq_to_int(self.snd_nxt - self.snd_una).lt(self.rcv_wnd)

@@ -1,0 +1,174 @@
+"""The network between ``a`` and ``b``: one channel per direction, lossy, duplicating, aging.
+
+A channel is a `SlotArray` of ``capacity`` segments: a multiset when ``reorder`` is on (any
+segment in flight may arrive next), a FIFO queue otherwise.  A segment record holds the header
+fields the model uses (``syn``, ``ack``, ``fin``, ``rst``, ``seq``, ``ackno``, ``len``), a ghost
+``inc`` (the incarnation whose connection sent it; `tcpmodel.tcp.connection`) and its ``age``
+in ticks.  A segment may be delivered at ages ``0 .. msl-1`` and is gone at the tick that would
+make it ``msl`` old (RFC 9293 3.4.1: MSL bounds a segment's life in the network).
+
+Faults are budgets per incarnation, reset when ``a`` opens a new connection: ``net.lost``
+counts segments dropped by the network (a send into a full channel is a loss too, and free:
+it never blocks the sender), ``net.dups`` counts duplicates, each a copy of a segment in
+flight with the same age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tcpmodel.kernel.expr import Expr, Lit, Var, and_, ite, lift
+from tcpmodel.kernel.system import ArrayRef, Builder, Updates
+from tcpmodel.kernel.types import BOOL, IntType, SeqType, VarType
+
+ENDS = ("a", "b")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Expressions for the fields of the segment in one slot of a channel."""
+
+    syn: Var
+    ack: Var
+    fin: Var
+    rst: Var
+    seq: Var
+    ackno: Var
+    len: Var
+    inc: Var
+    age: Var
+    present: Var
+
+    @property
+    def seg_len(self) -> Expr:
+        """SEG.LEN: data plus one for SYN and one for FIN (RFC 9293 3.4)."""
+        return self.len + ite(self.syn, 1, 0) + ite(self.fin, 1, 0)
+
+
+class Network:
+    def __init__(
+        self,
+        b: Builder,
+        seq: SeqType,
+        capacity: int,
+        data: int,
+        incarnations: int,
+        msl: int,
+        loss: int,
+        duplicate: int,
+        reorder: bool,
+    ) -> None:
+        self.msl = msl
+        self.data = data
+        self.loss = loss
+        self.duplicate = duplicate
+        fields: list[tuple[str, VarType]] = [
+            ("syn", BOOL),
+            ("ack", BOOL),
+            ("fin", BOOL),
+            ("rst", BOOL),
+            ("seq", seq),
+            ("ackno", seq),
+            ("len", IntType(0, 1 if data else 0)),
+            ("inc", IntType(0, incarnations - 1)),
+            ("age", IntType(0, msl - 1)),
+        ]
+        # channel[x] carries what x sends
+        self.channel: dict[str, ArrayRef] = {
+            "a": b.array("net.ab", capacity, fields, ordered=not reorder),
+            "b": b.array("net.ba", capacity, fields, ordered=not reorder),
+        }
+        self.lost = b.var("net.lost", IntType(0, loss), doc="segments lost this incarnation")
+        self.dups = b.var("net.dups", IntType(0, duplicate), doc="duplicates this incarnation")
+        self._b = b
+
+    def slots(self, sender: str) -> range:
+        return range(self.channel[sender].capacity)
+
+    def segment(self, sender: str, slot: int) -> Segment:
+        ch = self.channel[sender]
+        f = ch.field
+        return Segment(
+            f(slot, "syn"),
+            f(slot, "ack"),
+            f(slot, "fin"),
+            f(slot, "rst"),
+            f(slot, "seq"),
+            f(slot, "ackno"),
+            f(slot, "len"),
+            f(slot, "inc"),
+            f(slot, "age"),
+            f(slot, "present"),
+        )
+
+    def send(self, u: Updates, sender: str, fields: Mapping[str, Lit]) -> None:
+        """Put a new segment (age 0) into ``sender``'s channel; lost if the channel is full."""
+        full = {
+            "syn": False,
+            "ack": False,
+            "fin": False,
+            "rst": False,
+            "len": 0,
+            "ackno": 0,
+            **fields,
+            "age": 0,
+        }
+        self.channel[sender].send(u, full)
+
+    def take(self, u: Updates, sender: str, slot: int) -> None:
+        """Remove the segment in ``slot`` (it has been delivered)."""
+        self.channel[sender].remove(u, slot)
+
+    def add_fault_actions(self) -> None:
+        b = self._b
+        for x in ENDS:
+            ch = self.channel[x]
+            for i in self.slots(x):
+                if self.loss:
+                    u = Updates()
+                    ch.remove(u, i)
+                    u.set(self.lost, self.lost + 1)
+                    b.action(
+                        f"net.lose_{x}",
+                        and_(ch.present(i), self.lost.lt(self.loss)),
+                        u,
+                        "network: a segment is lost",
+                        {"slot": i},
+                        "net.lose",
+                    )
+                if self.duplicate:
+                    u = Updates()
+                    seg = self.segment(x, i)
+                    ch.send(
+                        u,
+                        {
+                            f: getattr(seg, f)
+                            for f in ("syn", "ack", "fin", "rst", "seq", "ackno", "len", "inc")
+                        }
+                        | {"age": seg.age},
+                    )
+                    u.set(self.dups, self.dups + 1)
+                    b.action(
+                        f"net.duplicate_{x}",
+                        and_(ch.present(i), self.dups.lt(self.duplicate), ~ch.full()),
+                        u,
+                        "network: a segment is duplicated",
+                        {"slot": i},
+                        "net.duplicate",
+                    )
+
+    def age(self, u: Updates) -> None:
+        """One tick: every segment ages; those reaching MSL leave the network."""
+        for x in ENDS:
+            ch = self.channel[x]
+            keep: list[Expr] = []
+            for i in self.slots(x):
+                seg = self.segment(x, i)
+                keep.append(and_(seg.present, seg.age.lt(self.msl - 1)))
+                u.set(seg.age, ite(keep[-1], seg.age + 1, lift(0)))
+            ch.filter(u, keep)
+
+    def reset_budgets(self, u: Updates) -> None:
+        u.set(self.lost, 0)
+        u.set(self.dups, 0)
