@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from tcpmodel.kernel.expr import Expr, and_, ite, lift, not_, or_
 from tcpmodel.kernel.system import Builder, System, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
-from tcpmodel.models.base import LibraryProperty, Model, Param, ParamValue
+from tcpmodel.models.base import DEADLOCK_FREE, LibraryProperty, Model, Param, ParamValue
 from tcpmodel.tcp.endpoint import STATE, SYNCHRONIZED, Endpoint, Knobs, st
 from tcpmodel.tcp.network import Network
 
@@ -43,7 +43,6 @@ class Client(Endpoint):
         self.started = b.var("a.started", BOOL, doc="a has opened a connection")
         self.hold = b.var("a.hold", IntType(0, self.msl), doc="ticks before a may open again")
         self.how = b.var("a.how", HOW, "NORMAL", doc="how the last connection ended")
-        self.killed = b.var("a.killed", BOOL, doc="ghost: aborted or crashed after a FIN")
 
     def to_closed(self, u: Updates, state: str = "CLOSED") -> None:
         super().to_closed(u, state)
@@ -110,7 +109,7 @@ class Client(Endpoint):
                 group="a.user",
             )
         self.add_close()
-        after_fin = not_(self.is_("SYN_SENT", "SYN_RECEIVED", "ESTABLISHED"))
+        after_fin = self.after_fin()
         if p["abort"]:
             loud = ("SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT")
             u = Updates()
@@ -279,9 +278,9 @@ def build(p: Mapping[str, ParamValue]) -> System:
         u.set(clock, clock + int(p["isn_rate"]))
     b.action(
         "tick",
-        and_(a.timer.ne(1), srv.timer.ne(1), not_(srv.ack_delayed)),
+        and_(a.timer.ne(1), srv.timer.ne(1), not_(srv.ack_delayed), net.may_tick()),
         u,
-        "time passes: segments age (MSL), timers run (a due timer fires first)",
+        "time passes: segments age (none outlives MSL), timers run (a due timer fires first)",
         group="clock",
     )
     b.fair("weak", "clock")
@@ -336,10 +335,12 @@ PROPERTIES = (
     ),
     LibraryProperty(
         "clean-close",
-        "always((a.fin_reset or b.fin_reset) implies a.killed)",
-        "the passive closer, after sending its FIN (LAST-ACK), is never reset unless the "
-        "client aborted or crashed after a FIN; parameters keep FIN retransmissions within 2*MSL",
+        "always((a.fin_reset or b.fin_reset) implies (a.killed or b.killed))",
+        "the passive closer, after sending its FIN (LAST-ACK), is never reset, assuming no "
+        "ABORT, crash or retransmission give-up after the first FIN (the `killed` ghosts); "
+        "segments that are not lost arrive within MSL",
     ),
+    DEADLOCK_FREE,
 )
 
 PARAMS = (

@@ -12,7 +12,9 @@ Variables of endpoint ``x`` (``a`` or ``b``), named as RFC 9293 section 3.3.1 sp
   retransmission timer, or the 2MSL timer in TIME-WAIT; ``x.tries``: retransmissions so far.
 * ghosts for the properties: ``x.old_data`` (RCV.NXT advanced over data of an older
   incarnation), ``x.old_fin`` (a FIN of an older incarnation moved the state), ``x.fin_reset``
-  (reset in LAST-ACK: the passive closer lost its clean close).
+  (reset in LAST-ACK: the passive closer lost its clean close), ``x.killed`` (the connection was
+  aborted, crashed, or gave up retransmitting after a FIN had been sent: the assumption under
+  which clean close is promised does not hold).
 
 A delivery is one action per (state, case, slot), named after the case and citing the clause
 of RFC 9293 section 3.10.7 it implements, so that traces say which rule fired.  Every variable
@@ -126,6 +128,9 @@ class Endpoint:
         self.old_data = v(f"{name}.old_data", BOOL, doc="ghost: accepted data of an older one")
         self.old_fin = v(f"{name}.old_fin", BOOL, doc="ghost: a FIN of an older one took effect")
         self.fin_reset = v(f"{name}.fin_reset", BOOL, doc="ghost: reset in LAST-ACK")
+        self.killed = v(
+            f"{name}.killed", BOOL, doc="ghost: aborted, crashed or timed out after a FIN"
+        )
         self.rcv_wnd = knobs.window
 
     # ---- helpers -------------------------------------------------------------------------
@@ -654,6 +659,7 @@ class Endpoint:
         )
         u = Updates()
         back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
+        u.set(self.killed, or_(self.killed, self.after_fin()))
         self.to_closed(u)
         u.set(self.state, ite(back_to_listen, st("LISTEN"), st("CLOSED")))
         self.b.action(
@@ -689,9 +695,11 @@ class Endpoint:
             u.set(self.state, st(nxt))
             self.arm_if_idle(u)
             self.on_close(u, state)
+            # A passively opened connection is not the user's until it is established.
+            visible = not_(self.passive) if state == "SYN_RECEIVED" else TRUE
             self.b.action(
                 f"{self.name}.close",
-                and_(self.state.eq(state), self.can_close(), guard),
+                and_(self.state.eq(state), visible, self.can_close(), guard),
                 u,
                 f"RFC 9293 3.10.4 CLOSE in {state}: send FIN, {nxt}",
                 {"from": state},
@@ -704,6 +712,10 @@ class Endpoint:
 
     def on_close(self, u: Updates, state: str) -> None:
         """Hook: extra effects of CLOSE."""
+
+    def after_fin(self) -> Expr:
+        """Some FIN of this connection has been sent or received."""
+        return not_(self.is_("CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED"))
 
     def window_open(self) -> Expr:
         return seq_to_int(self.snd_nxt - self.snd_una).lt(self.rcv_wnd)

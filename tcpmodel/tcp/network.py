@@ -4,8 +4,9 @@ A channel is a `SlotArray` of ``capacity`` segments: a multiset when ``reorder``
 segment in flight may arrive next), a FIFO queue otherwise.  A segment record holds the header
 fields the model uses (``syn``, ``ack``, ``fin``, ``rst``, ``seq``, ``ackno``, ``len``), a ghost
 ``inc`` (the incarnation whose connection sent it; `tcpmodel.tcp.connection`) and its ``age``
-in ticks.  A segment may be delivered at ages ``0 .. msl-1`` and is gone at the tick that would
-make it ``msl`` old (RFC 9293 3.4.1: MSL bounds a segment's life in the network).
+in ticks.  A segment is delivered, or lost, at an age of ``0 .. msl-1`` ticks: no tick makes
+it ``msl`` old (RFC 9293 3.4.1: MSL bounds a segment's life in the network), so time alone
+never loses a segment; losses are the budget's, plus sends into a full channel.
 
 Faults are budgets per incarnation, reset when ``a`` opens a new connection: ``net.lost``
 counts segments dropped by the network (a send into a full channel is a loss too, and free:
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tcpmodel.kernel.expr import Expr, Lit, Var, and_, ite, lift
+from tcpmodel.kernel.expr import Expr, Lit, Var, and_, ite, lift, not_
 from tcpmodel.kernel.system import ArrayRef, Builder, Updates
 from tcpmodel.kernel.types import BOOL, IntType, SeqType, VarType
 
@@ -159,15 +160,27 @@ class Network:
                     )
 
     def age(self, u: Updates) -> None:
-        """One tick: every segment ages; those reaching MSL leave the network."""
+        """One tick: every segment in flight ages by one."""
         for x in ENDS:
-            ch = self.channel[x]
-            keep: list[Expr] = []
             for i in self.slots(x):
                 seg = self.segment(x, i)
-                keep.append(and_(seg.present, seg.age.lt(self.msl - 1)))
-                u.set(seg.age, ite(keep[-1], seg.age + 1, lift(0)))
-            ch.filter(u, keep)
+                u.set(seg.age, ite(seg.present, seg.age + 1, lift(0)))
+
+    def may_tick(self) -> Expr:
+        """Time may pass only while no segment is about to outlive MSL.
+
+        A segment is delivered or lost (within the loss budget) at ages ``0 .. msl-1``, so
+        a segment that reaches ``msl - 1`` must go before the next tick: time cannot make the
+        network lose more than the budget allows.
+        """
+        return and_(
+            *(
+                not_(and_(seg.present, seg.age.eq(self.msl - 1)))
+                for x in ENDS
+                for i in self.slots(x)
+                for seg in [self.segment(x, i)]
+            )
+        )
 
     def reset_budgets(self, u: Updates) -> None:
         u.set(self.lost, 0)
