@@ -220,27 +220,6 @@ class ArrayRef:
                 new = TRUE if fname == "present" else lift(values[fname], sort_of(ftype))
                 u.set(v, ite(take, new, u.current(v)))
 
-    def filter(self, u: Updates, keep: Sequence[Expr]) -> None:
-        """Keep the records of the slots where ``keep[i]`` holds, in order, as a prefix."""
-        if len(keep) != self.capacity:
-            raise ModelError(f"filter on {self.arr.name} needs {self.capacity} conditions")
-        olds = {
-            (i, f): u.current(self.field(i, f))
-            for i in range(self.capacity)
-            for f, _ in self.arr.fields
-        }
-        ranks: list[Expr] = []
-        total: Expr = lift(0)
-        for i in range(self.capacity):
-            ranks.append(total)
-            total = total + ite(keep[i], 1, 0)
-        for j in range(self.capacity):
-            for fname, ftype in self.arr.fields:
-                value: Expr = lift(default(ftype), sort_of(ftype))
-                for i in reversed(range(j, self.capacity)):
-                    value = ite(and_(keep[i], ranks[i].eq(j)), olds[(i, fname)], value)
-                u.set(self.field(j, fname), value)
-
     def remove(self, u: Updates, slot: int) -> None:
         """Take the record out of ``slot``: later slots move down one, the last becomes empty."""
         for i in range(slot, self.capacity):
