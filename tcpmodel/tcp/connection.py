@@ -335,10 +335,10 @@ PROPERTIES = (
     ),
     LibraryProperty(
         "clean-close",
-        "always((a.fin_reset or b.fin_reset) implies (a.killed or b.killed))",
+        "always((a.fin_reset or b.fin_reset) implies (a.killed or b.killed or net.overflow))",
         "the passive closer, after sending its FIN (LAST-ACK), is never reset, assuming no "
-        "ABORT, crash or retransmission give-up after the first FIN (the `killed` ghosts); "
-        "segments that are not lost arrive within MSL",
+        "ABORT, crash or retransmission give-up after the first FIN (the `killed` ghosts) and "
+        "no more losses than the budget (`net.overflow`); other segments arrive within MSL",
     ),
     DEADLOCK_FREE,
 )

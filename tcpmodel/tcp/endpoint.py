@@ -585,23 +585,25 @@ class Endpoint:
                 u.set(self.rcv_nxt, rcv)
                 u.set(self.old_data, or_(self.old_data, and_(data_in_order, s.inc.lt(self.inc))))
                 send_ack = s.len.gt(0)
+            fin_in_order: Expr = FALSE
             if now in ("ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2"):
                 fin_in_order = and_(s.fin, (s.seq + s.len).eq(rcv))
                 u.set(self.rcv_nxt, ite(fin_in_order, rcv + 1, rcv))
                 u.set(self.old_fin, or_(self.old_fin, and_(fin_in_order, s.inc.lt(self.inc))))
-                if now == "ESTABLISHED":
-                    u.when(fin_in_order, lambda v: v.set(self.state, st("CLOSE_WAIT")))
-                elif now == "FIN_WAIT_1":
-                    u.when(and_(fin_in_order, fin_acked), self.enter_time_wait)
-                    u.when(
-                        and_(fin_in_order, not_(fin_acked)),
-                        lambda v: v.set(self.state, st("CLOSING")),
-                    )
-                else:
-                    u.when(fin_in_order, self.enter_time_wait)
                 send_ack = or_(send_ack, s.fin)
+            # The ACK goes out before TIME-WAIT (or, without TIME-WAIT, CLOSED) is entered.
             if not delay_ack:
                 u.when(send_ack, self.emit_ack)
+            if now == "ESTABLISHED":
+                u.when(fin_in_order, lambda v: v.set(self.state, st("CLOSE_WAIT")))
+            elif now == "FIN_WAIT_1":
+                u.when(and_(fin_in_order, fin_acked), self.enter_time_wait)
+                u.when(
+                    and_(fin_in_order, not_(fin_acked)),
+                    lambda v: v.set(self.state, st("CLOSING")),
+                )
+            elif now == "FIN_WAIT_2":
+                u.when(fin_in_order, self.enter_time_wait)
 
         self.recv(f"ack_{state.lower()}", i, guard, rule, process, (state,))
         if self.delayed_ack_possible(state):

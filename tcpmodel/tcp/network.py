@@ -6,12 +6,13 @@ fields the model uses (``syn``, ``ack``, ``fin``, ``rst``, ``seq``, ``ackno``, `
 ``inc`` (the incarnation whose connection sent it; `tcpmodel.tcp.connection`) and its ``age``
 in ticks.  A segment is delivered, or lost, at an age of ``0 .. msl-1`` ticks: no tick makes
 it ``msl`` old (RFC 9293 3.4.1: MSL bounds a segment's life in the network), so time alone
-never loses a segment; losses are the budget's, plus sends into a full channel.
+never loses a segment.
 
 Faults are budgets per incarnation, reset when ``a`` opens a new connection: ``net.lost``
-counts segments dropped by the network (a send into a full channel is a loss too, and free:
-it never blocks the sender), ``net.dups`` counts duplicates, each a copy of a segment in
-flight with the same age.
+counts segments dropped by the network, ``net.dups`` counts duplicates, each a copy of a
+segment in flight with the same age.  A send into a full channel never blocks the sender: it is
+a loss, counted in ``net.lost`` while the budget lasts; past it the ghost ``net.overflow``
+records that the run left the fault model (properties that assume bounded loss say so).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tcpmodel.kernel.expr import Expr, Lit, Var, and_, ite, lift, not_
+from tcpmodel.kernel.expr import Expr, Lit, Var, and_, ite, lift, not_, or_
 from tcpmodel.kernel.system import ArrayRef, Builder, Updates
 from tcpmodel.kernel.types import BOOL, IntType, SeqType, VarType
 
@@ -82,6 +83,9 @@ class Network:
         }
         self.lost = b.var("net.lost", IntType(0, loss), doc="segments lost this incarnation")
         self.dups = b.var("net.dups", IntType(0, duplicate), doc="duplicates this incarnation")
+        self.overflow = b.var(
+            "net.overflow", BOOL, doc="ghost: a send into a full channel exceeded the loss budget"
+        )
         self._b = b
 
     def slots(self, sender: str) -> range:
@@ -115,7 +119,15 @@ class Network:
             **fields,
             "age": 0,
         }
-        self.channel[sender].send(u, full)
+        ch = self.channel[sender]
+        was_full = and_(*(u.current(ch.present(i)) for i in range(ch.capacity)))
+        ch.send(u, full)
+        # A send into a full channel is a loss: it uses the budget, and past the budget it
+        # breaks the fault model's assumption, which `net.overflow` records.
+        lost = u.current(self.lost)
+        in_budget = lost.lt(self.loss)
+        u.set(self.lost, ite(and_(was_full, in_budget), lost + 1, lost))
+        u.set(self.overflow, or_(u.current(self.overflow), and_(was_full, not_(in_budget))))
 
     def take(self, u: Updates, sender: str, slot: int) -> None:
         """Remove the segment in ``slot`` (it has been delivered)."""
