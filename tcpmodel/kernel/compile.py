@@ -13,23 +13,32 @@ the expression tree):
 * ``successors(s) -> list[(action_index, bytes)]``: every transition, labelled, in action order.
 * ``flags(s) -> int``: bit ``i`` is set iff predicate ``i`` of a given list holds in ``s``.
 
+``step`` and ``successors`` expect a canonical ``s`` (as every initial state and successor is).
+Before emitting code, guards and updates are simplified (constants folded, Bool ``ite``s turned
+into connectives), sub-expressions repeated within a run of actions sharing a guard are computed
+once, range checks are dropped where interval analysis proves them unnecessary, and slot arrays
+are put in canonical order by a sorting network, or not at all when an action only removes
+records.
+
 Expressions become Python expressions following the table of `tcpmodel.kernel.expr`; an update
 that leaves an `IntType` range raises `ModelError` naming the action and the variable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tcpmodel.errors import ModelError
-from tcpmodel.kernel.expr import Const, Expr, Op, Var
+from tcpmodel.kernel.expr import FALSE, TRUE, Const, Expr, Op, Var
 from tcpmodel.kernel.system import Action, System, Value
 from tcpmodel.kernel.types import (
+    BOOL,
     BoolType,
-    EnumType,
+    IntSort,
     IntType,
     SeqType,
+    Sort,
     decode,
     encode,
     width,
@@ -40,8 +49,13 @@ SuccFn = Callable[[bytes], list[tuple[int, bytes]]]
 FlagsFn = Callable[[bytes], int]
 
 
-def py_expr(e: Expr, names: dict[str, str]) -> str:
-    """Python source for ``e``; ``names`` maps variable names to local names holding values."""
+def py_expr(e: Expr, names: Mapping[str, str], temps: Mapping[Expr, str] | None = None) -> str:
+    """Python source for ``e``; ``names`` maps variable names to local names holding values.
+
+    ``temps`` maps sub-expressions already computed into locals to those locals' names.
+    """
+    if temps and e in temps:
+        return temps[e]
     if isinstance(e, Const):
         if isinstance(e.const_sort, BoolType):
             return "True" if e.value else "False"
@@ -49,7 +63,7 @@ def py_expr(e: Expr, names: dict[str, str]) -> str:
     if isinstance(e, Var):
         return names[e.name]
     assert isinstance(e, Op)
-    a = [py_expr(x, names) for x in e.args]
+    a = [py_expr(x, names, temps) for x in e.args]
     op = e.op
     if op == "not":
         return f"(not {a[0]})"
@@ -147,10 +161,7 @@ class Compiled:
 
     def flags(self, preds: Sequence[Expr]) -> FlagsFn:
         """A function giving the bitmask of which of ``preds`` hold in a state."""
-        body = " | ".join(
-            f"({py_expr(p, self._gen.names)} and {1 << i})" for i, p in enumerate(preds)
-        )
-        src = f"def flags(s):\n{self._gen.unpack()}    return 0 | {body or '0'}\n"
+        src = self._gen.flags(preds)
         ns: dict[str, object] = {}
         exec(compile(src, "<tcpmodel:flags>", "exec"), ns)
         return ns["flags"]  # type: ignore[return-value]
@@ -173,11 +184,274 @@ class Compiled:
         return list(dict.fromkeys(self.encode(v) for v in self.system.init))
 
 
+# ---------------------------------------------------------------------------------------------
+# Code-generation-time rewriting.  Every rewrite preserves the value of an expression on every
+# state up to Python truthiness for Bool-sorted expressions: a Bool expression evaluates to
+# ``False``/``True`` or to a Bool variable's code ``0``/``1``, and the generated code only tests
+# such values, compares them with ``==``/``!=`` (where ``1 == True``), or stores them as a byte.
+
+
+def _const(value: int | bool, sort: Sort) -> Const:
+    if isinstance(sort, BoolType):
+        return TRUE if value else FALSE
+    return Const(int(value), sort)
+
+
+def _is_const(e: Expr, value: int | bool | None = None) -> bool:
+    if not isinstance(e, Const):
+        return False
+    return value is None or e.value == value
+
+
+def _negate(e: Expr) -> Expr:
+    """``not e``, simplified one level."""
+    if isinstance(e, Const):
+        return FALSE if e.value else TRUE
+    if isinstance(e, Op) and e.op == "not":
+        return e.args[0]
+    return Op("not", (e,), BOOL)
+
+
+def _junction(op: str, args: Iterable[Expr]) -> Expr:
+    """``and``/``or`` of ``args``: flattened, units dropped, duplicates and complements found."""
+    unit, zero = (TRUE, FALSE) if op == "and" else (FALSE, TRUE)
+    flat: list[Expr] = []
+    for a in args:
+        for x in a.args if isinstance(a, Op) and a.op == op else (a,):
+            if x == zero:
+                return zero
+            if x != unit and x not in flat:
+                flat.append(x)
+    if any(_negate(x) in flat for x in flat):
+        return zero
+    if op == "or":
+        # (a and not b) or b  ==  a or b
+        flat = [
+            _junction("and", (y for y in x.args if _negate(y) not in flat))
+            if isinstance(x, Op) and x.op == "and"
+            else x
+            for x in flat
+        ]
+    if not flat:
+        return unit
+    if len(flat) == 1:
+        return flat[0]
+    return Op(op, tuple(flat), BOOL)
+
+
+def simplify(e: Expr) -> Expr:
+    """An expression equal to ``e`` on every state, with constants folded and Bool ``ite``s
+    turned into connectives (see the note above on Bool values)."""
+    if not isinstance(e, Op):
+        return e
+    args = tuple(simplify(a) for a in e.args)
+    op = e.op
+    if op == "not":
+        return _negate(args[0])
+    if op in ("and", "or"):
+        return _junction(op, args)
+    if op == "implies":
+        return _junction("or", (_negate(args[0]), args[1]))
+    if op == "ite":
+        c, t, f = args
+        if isinstance(c, Const):
+            return t if c.value else f
+        if t == f:
+            return t
+        if isinstance(c, Op) and c.op == "not":
+            c, t, f = c.args[0], f, t
+        if isinstance(e.op_sort, BoolType):
+            if _is_const(t, True):
+                return _junction("or", (c, f))
+            if _is_const(t, False):
+                return _junction("and", (_negate(c), f))
+            if _is_const(f, False):
+                return _junction("and", (c, t))
+            if _is_const(f, True):
+                return _junction("or", (_negate(c), t))
+        return Op("ite", (c, t, f), e.op_sort)
+    if op in ("eq", "ne") and args[0] == args[1]:
+        return _const(op == "eq", BOOL)
+    out = Op(op, args, e.op_sort)
+    if all(isinstance(a, Const) for a in args):
+        return _const(evaluate(out, {}), e.op_sort)
+    return out
+
+
+Interval = tuple[int, int]
+
+
+def _refine(env: dict[str, Interval], c: Expr, holds: bool) -> dict[str, Interval]:
+    """``env`` narrowed by knowing that ``c`` evaluates to ``holds``."""
+    if isinstance(c, Op):
+        if c.op == "not":
+            return _refine(env, c.args[0], not holds)
+        if (c.op == "and" and holds) or (c.op == "or" and not holds):
+            for a in c.args:
+                env = _refine(env, a, holds)
+            return env
+        if c.op in ("lt", "le", "gt", "ge", "eq"):
+            x, k = c.args
+            op = c.op
+            if isinstance(x, Const) and isinstance(k, Var):
+                x, k = k, x
+                op = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}[op]
+            if not (isinstance(x, Var) and isinstance(k, Const) and isinstance(x.vtype, IntType)):
+                return env
+            if not holds:
+                if op == "eq":
+                    return env
+                op = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}[op]
+            lo, hi = env.get(x.name, (x.vtype.lo, x.vtype.hi))
+            v = int(k.value)
+            if op in ("lt", "le", "eq"):
+                hi = min(hi, v - 1 if op == "lt" else v)
+            if op in ("gt", "ge", "eq"):
+                lo = max(lo, v + 1 if op == "gt" else v)
+            return {**env, x.name: (lo, hi)}
+    return env
+
+
+def interval(e: Expr, env: Mapping[str, Interval]) -> Interval | None:
+    """Bounds of the Int-sorted ``e`` under ``env`` (variable -> bounds), or None if unknown.
+
+    An empty interval (``lo > hi``) means the expression is never evaluated there.
+    """
+    if isinstance(e, Const):
+        return (int(e.value), int(e.value)) if isinstance(e.sort, IntSort) else None
+    if isinstance(e, Var):
+        if isinstance(e.vtype, IntType):
+            return env.get(e.name, (e.vtype.lo, e.vtype.hi))
+        return None
+    assert isinstance(e, Op)
+    op = e.op
+    if op == "ite":
+        c = e.args[0]
+        a = interval(e.args[1], _refine(dict(env), c, True))
+        b = interval(e.args[2], _refine(dict(env), c, False))
+        if a is None or b is None:
+            return None
+        if a[0] > a[1]:
+            return b
+        if b[0] > b[1]:
+            return a
+        return (min(a[0], b[0]), max(a[1], b[1]))
+    if op == "seq_to_int":
+        s = e.args[0].sort
+        assert isinstance(s, SeqType)
+        return (0, s.mask)
+    if not isinstance(e.op_sort, IntSort):
+        return None
+    xs = [interval(a, env) for a in e.args]
+    if op == "mod":
+        return (0, int(e.args[1].value) - 1) if isinstance(e.args[1], Const) else None
+    if any(x is None for x in xs):
+        return None
+    if op == "neg":
+        (lo, hi) = xs[0]  # type: ignore[misc]
+        return (-hi, -lo)
+    if op == "div":
+        (lo, hi), (d, _) = xs  # type: ignore[misc]
+        return (lo // d, hi // d)
+    if op in ("add", "sub", "mul"):
+        (a0, a1), (b0, b1) = xs  # type: ignore[misc]
+        if op == "add":
+            return (a0 + b0, a1 + b1)
+        if op == "sub":
+            return (a0 - b1, a1 - b0)
+        products = (a0 * b0, a0 * b1, a1 * b0, a1 * b1)
+        return (min(products), max(products))
+    return None
+
+
+def _cost(e: Expr) -> int:
+    return sum(1 for n in e.walk() if isinstance(n, Op))
+
+
+def _common(roots: Sequence[Expr]) -> list[Expr]:
+    """Sub-expressions of ``roots`` worth computing once, children before parents."""
+    count: dict[Expr, int] = {}
+    order: list[Expr] = []
+
+    def visit(e: Expr) -> None:
+        if not isinstance(e, Op):
+            return
+        if e in count:
+            count[e] += 1
+            return
+        count[e] = 1
+        for a in e.args:
+            visit(a)
+        order.append(e)
+
+    for r in roots:
+        visit(r)
+    return [e for e in order if (count[e] >= 2 and _cost(e) >= 2) or count[e] >= 3]
+
+
+def _network(n: int) -> list[tuple[int, int]]:
+    """Comparators of Batcher's odd-even merge sort on ``n`` items (any ``n``)."""
+    pairs: list[tuple[int, int]] = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One action, rewritten: simplified guard and updates, and which updates need a range check."""
+
+    index: int
+    action: Action
+    guard: Expr
+    updates: dict[int, Expr]
+    checked: frozenset[int]
+    # (array, slot) -> (C, R): every field f of the slot is set to ``ite(C, R[f], f)``.
+    choose: dict[tuple[int, int], tuple[Expr, tuple[Expr, ...]]]
+
+    def roots(self, system: System) -> list[Expr]:
+        """The expressions the action's code evaluates after its guard."""
+        out: list[Expr] = []
+        for c, r in self.choose.values():
+            out += [c, *r]
+        chosen = {system.index[vn] for a, k in self.choose for vn in system.arrays[a].slot_vars(k)}
+        return out + [e for i, e in self.updates.items() if i not in chosen]
+
+
 class _Generator:
+    """Writes the source of `step`, `successors` and `flags` (see the module docstring).
+
+    The generated functions assume that ``s`` is canonical (every unordered array's slots in
+    canonical order), as every state the explorer and replay handle is: an action that only
+    removes records from a canonical array (its new slots are old slots in their order, then
+    empty slots) keeps it canonical, so it needs no sorting.  Other updates of an unordered
+    array sort its slots with a sorting network of compare-swaps on the slots' code tuples.
+    """
+
     def __init__(self, system: System, layout: Layout) -> None:
         self.system = system
         self.layout = layout
-        self.names = {v.name: f"v{i}" for i, v in enumerate(system.variables)}
+        self.names: dict[str, str] = {}
+        self._decode: dict[int, str] = {}
+        for i, v in enumerate(system.variables):
+            o, w = layout.offsets[i], layout.widths[i]
+            lo = v.vtype.lo if isinstance(v.vtype, IntType) else 0
+            if w == 1 and lo == 0:
+                self.names[v.name] = f"b{o}"  # the byte is the value: no decoding
+                continue
+            self.names[v.name] = f"v{i}"
+            code = " | ".join(f"(b{o + j} << {8 * (w - 1 - j)})" for j in range(w))
+            if w == 1:
+                code = f"b{o}"
+            self._decode[i] = f"({code} + {lo})" if lo else code
         self._arr_of: dict[int, int] = {}
         for ai, arr in enumerate(system.arrays):
             if arr.ordered:
@@ -185,73 +459,240 @@ class _Generator:
             for slot in range(arr.capacity):
                 for vn in arr.slot_vars(slot):
                     self._arr_of[system.index[vn]] = ai
+        self.plans = [self._plan(ai, a) for ai, a in enumerate(system.actions)]
 
-    def unpack(self) -> str:
-        """Lines binding ``b0..bN`` to the bytes of ``s`` and ``vK`` to decoded values."""
-        n = self.layout.size
-        lines = [f"    ({''.join(f'b{j}, ' for j in range(n))}) = s\n"]
-        for i, v in enumerate(self.system.variables):
-            o, w = self.layout.offsets[i], self.layout.widths[i]
-            code = " | ".join(f"(b{o + j} << {8 * (w - 1 - j)})" for j in range(w))
-            if w == 1:
-                code = f"b{o}"
-            lo = v.vtype.lo if isinstance(v.vtype, IntType) else 0
-            val = f"({code} + {lo})" if lo else code
-            lines.append(f"    v{i} = {val}\n")
-        return "".join(lines)
+    # -- analysis ---------------------------------------------------------------------------
 
-    def _encoded_bytes(self, i: int, value: str) -> list[str]:
-        v = self.system.variables[i]
-        w = self.layout.widths[i]
-        lo = v.vtype.lo if isinstance(v.vtype, IntType) else 0
-        code = f"({value} - {lo})" if lo else value
-        if w == 1:
-            return [code]
-        return [f"(({code} >> {8 * (w - 1 - j)}) & 255)" for j in range(w)]
-
-    def action(self, ai: int, a: Action, sink: str) -> str:
-        ind = "        "
-        lines = [f"    # {a.label}: {a.rule}\n", f"    if {py_expr(a.guard, self.names)}:\n"]
-        new: dict[int, str] = {}
+    def _plan(self, ai: int, a: Action) -> _Plan:
+        guard = simplify(a.guard)
+        env = _refine({}, guard, True)
+        updates: dict[int, Expr] = {}
+        checked: set[int] = set()
         for vn, e in a.updates:
             i = self.system.index[vn]
-            lines.append(f"{ind}u{i} = {py_expr(e, self.names)}\n")
+            se = simplify(e)
+            if isinstance(se, Var) and se.name == vn:
+                continue  # assigns the variable its own value
+            updates[i] = se
             vt = self.system.variables[i].vtype
             if isinstance(vt, IntType):
-                lines.append(
-                    f"{ind}if not ({vt.lo} <= u{i} <= {vt.hi}): _range_error({ai}, {i}, u{i})\n"
-                )
-            elif isinstance(vt, EnumType):
-                pass  # enum-sorted expressions only produce values of the enum
-            new[i] = f"u{i}"
-        parts: list[str] = []
-        touched = {self._arr_of[i] for i in new if i in self._arr_of}
-        done_arrays: set[int] = set()
-        for i, _v in enumerate(self.system.variables):
-            ai_arr = self._arr_of.get(i)
-            if ai_arr is not None and ai_arr in touched:
-                if ai_arr in done_arrays:
-                    continue
-                done_arrays.add(ai_arr)
-                arr = self.system.arrays[ai_arr]
-                slots = []
-                for slot in range(arr.capacity):
-                    codes: list[str] = []
-                    for vn in arr.slot_vars(slot):
-                        k = self.system.index[vn]
-                        codes += self._encoded_bytes(k, new.get(k, f"v{k}"))
-                    slots.append("(" + ", ".join(codes) + ",)")
-                lines.append(f"{ind}_a{ai_arr} = sorted(({', '.join(slots)},), reverse=True)\n")
-                parts += [f"*_a{ai_arr}[{slot}]" for slot in range(arr.capacity)]
+                r = interval(se, env)
+                if r is None or not (r[0] > r[1] or vt.lo <= r[0] <= r[1] <= vt.hi):
+                    checked.add(i)
+        raw = dict(a.updates)
+        choose: dict[tuple[int, int], tuple[Expr, tuple[Expr, ...]]] = {}
+        for arr_i, arr in enumerate(self.system.arrays):
+            if arr.ordered:
                 continue
-            if i in new:
-                parts += self._encoded_bytes(i, new[i])
-            else:
-                o, w = self.layout.offsets[i], self.layout.widths[i]
-                parts += [f"b{o + j}" for j in range(w)]
-        lines.append(f"{ind}t = bytes(({', '.join(parts)},))\n")
-        lines.append(sink.replace("@A", str(ai)))
+            for k in range(arr.capacity):
+                names = arr.slot_vars(k)
+                es = [raw.get(vn) for vn in names]
+                ok = all(
+                    isinstance(e, Op)
+                    and e.op == "ite"
+                    and e.args[0] == es[0].args[0]  # type: ignore[union-attr]
+                    and isinstance(e.args[2], Var)
+                    and e.args[2].name == vn
+                    and self.system.index[vn] not in checked
+                    for e, vn in zip(es, names, strict=True)
+                )
+                if ok:
+                    ites = [e for e in es if isinstance(e, Op)]
+                    cond = simplify(ites[0].args[0])
+                    choose[(arr_i, k)] = (cond, tuple(simplify(e.args[1]) for e in ites))
+        return _Plan(ai, a, guard, updates, frozenset(checked), choose)
+
+    def _used(self, exprs: Iterable[Expr]) -> set[int]:
+        out: set[int] = set()
+        for e in exprs:
+            out |= {self.system.index[n] for n in e.variables()}
+        return out
+
+    # -- emission ---------------------------------------------------------------------------
+
+    def unpack(self, used: Iterable[int]) -> str:
+        """Lines binding ``b0..bN`` to the bytes of ``s`` and ``vK`` to the values read."""
+        n = self.layout.size
+        lines = [f"    ({''.join(f'b{j}, ' for j in range(n))}) = s\n"]
+        for i in sorted(set(used)):
+            if i in self._decode:
+                lines.append(f"    v{i} = {self._decode[i]}\n")
         return "".join(lines)
+
+    def _old_bytes(self, i: int) -> list[str]:
+        o, w = self.layout.offsets[i], self.layout.widths[i]
+        return [f"b{o + j}" for j in range(w)]
+
+    def _encoded_bytes(self, i: int, e: Expr, value: str) -> list[str]:
+        """Source of the bytes of variable ``i`` set to ``e`` (whose source is ``value``)."""
+        v = self.system.variables[i]
+        w = self.layout.widths[i]
+        if isinstance(e, Var) and e.vtype == v.vtype:
+            return self._old_bytes(self.system.index[e.name])  # a copy: the same bytes
+        if isinstance(e, Const):
+            code = encode(v.vtype, e.value)
+            return [str(code >> (8 * (w - 1 - j)) & 255) for j in range(w)]
+        lo = v.vtype.lo if isinstance(v.vtype, IntType) else 0
+        code_src = f"({value} - {lo})" if lo else value
+        if w == 1:
+            return [code_src]
+        return [f"(({code_src} >> {8 * (w - 1 - j)}) & 255)" for j in range(w)]
+
+    def _is_zero(self, i: int, e: Expr) -> bool:
+        vt = self.system.variables[i].vtype
+        return isinstance(e, Const) and encode(vt, e.value) == 0
+
+    def _array(
+        self,
+        p: _Plan,
+        ai_arr: int,
+        value: Callable[[int], str],
+        render: Callable[[Expr], str],
+    ) -> tuple[str, list[str]]:
+        """Lines computing the new slots of unordered array ``ai_arr``, and its byte items."""
+        arr = self.system.arrays[ai_arr]
+        idx = self.system.index
+        slots = [[idx[vn] for vn in arr.slot_vars(k)] for k in range(arr.capacity)]
+        new = [[p.updates.get(i, self.system.variables[i].ref) for i in s] for s in slots]
+        # Which old slot each new slot copies (None: not a copy), and which are empty.
+        copy: list[int | None] = []
+        for k in range(arr.capacity):
+            src = {e.name for e in new[k] if isinstance(e, Var)}
+            old = [j for j in range(arr.capacity) if src == set(arr.slot_vars(j))]
+            ok = old and all(
+                isinstance(e, Var) and e.name == arr.var_name(old[0], f)
+                for e, (f, _) in zip(new[k], arr.fields, strict=True)
+            )
+            copy.append(old[0] if ok else None)
+        zero = [
+            all(self._is_zero(i, e) for i, e in zip(slots[k], new[k], strict=True))
+            for k in range(arr.capacity)
+        ]
+        items_of = [
+            [
+                b
+                for i, e in zip(slots[k], new[k], strict=True)
+                for b in self._encoded_bytes(i, e, value(i))
+            ]
+            for k in range(arr.capacity)
+        ]
+        n_copies = next((k for k in range(arr.capacity) if copy[k] is None), arr.capacity)
+        sources = [c for c in copy[:n_copies] if c is not None]
+        if sources == sorted(set(sources)) and all(zero[n_copies:]):
+            # Old slots in their (canonical) order, then empty slots: already canonical.
+            return "", [b for items in items_of for b in items]
+        ind = "        "
+        lines: list[str] = [f"{ind}# {arr.name}: sort the slots (largest first)\n"]
+        names = [f"x{ai_arr}_{k}" for k in range(arr.capacity)]
+        for k, items in enumerate(items_of):
+            tup = items[0] if len(items) == 1 else f"({', '.join(items)})"
+            ch = p.choose.get((ai_arr, k))
+            if ch is not None:  # the whole slot is one record or the other
+                cond, rec = ch
+                rec_items = [
+                    b
+                    for i, e in zip(slots[k], rec, strict=True)
+                    for b in self._encoded_bytes(i, e, render(e))
+                ]
+                old_items = [b for i in slots[k] for b in self._old_bytes(i)]
+                if len(items) == 1:
+                    tup = f"({rec_items[0]} if {render(cond)} else {old_items[0]})"
+                else:
+                    r, o = ", ".join(rec_items), ", ".join(old_items)
+                    tup = f"(({r}) if {render(cond)} else ({o}))"
+            lines.append(f"{ind}{names[k]} = {tup}\n")
+        pos = list(names)  # name holding position k
+        is_zero = list(zero)
+        for i, j in _network(arr.capacity):
+            if is_zero[j]:
+                continue  # nothing is smaller than an empty slot
+            if is_zero[i]:
+                pos[i], pos[j] = pos[j], pos[i]  # the empty slot moves down: a renaming
+                is_zero[i], is_zero[j] = False, True
+                continue
+            a, b = pos[i], pos[j]
+            lines.append(f"{ind}if {a} < {b}: {a}, {b} = {b}, {a}\n")
+        star = "" if len(items_of[0]) == 1 else "*"
+        return "".join(lines), [f"{star}{n}" for n in pos]
+
+    def _body(
+        self, p: _Plan, temps: Mapping[Expr, str], sink: str, last: dict[int, tuple[str, list[str]]]
+    ) -> str:
+        """The code of one action; ``last`` holds, per array, the sorting code emitted last in
+        this group and its result: the same code again reuses that result."""
+        ind = "        "
+        lines = [f"{ind}# {p.action.label}: {p.action.rule}\n"]
+        for i in sorted(p.checked):
+            vt = self.system.variables[i].vtype
+            assert isinstance(vt, IntType)
+            lines.append(f"{ind}u{i} = {py_expr(p.updates[i], self.names, temps)}\n")
+            lines.append(
+                f"{ind}if not ({vt.lo} <= u{i} <= {vt.hi}): _range_error({p.index}, {i}, u{i})\n"
+            )
+
+        def value(i: int) -> str:
+            if i in p.checked:
+                return f"u{i}"
+            return py_expr(p.updates[i], self.names, temps) if i in p.updates else ""
+
+        items: list[str] = []
+        touched = {self._arr_of[i] for i in p.updates if i in self._arr_of}
+        done: set[int] = set()
+        for i in range(len(self.system.variables)):
+            arr = self._arr_of.get(i)
+            if arr is not None and arr in touched:
+                if arr not in done:
+                    done.add(arr)
+                    code, its = self._array(p, arr, value, lambda e: py_expr(e, self.names, temps))
+                    reads_u = any(i in p.checked for i, a in self._arr_of.items() if a == arr)
+                    if code and not reads_u and last.get(arr, ("", []))[0] == code:
+                        lines.append(f"{ind}# {self.system.arrays[arr].name}: sorted as above\n")
+                    else:
+                        lines.append(code)
+                        last[arr] = (code, its) if code and not reads_u else ("", [])
+                    items += its
+            elif i in p.updates:
+                items += self._encoded_bytes(i, p.updates[i], value(i))
+            else:
+                items += self._old_bytes(i)
+        lines.append(f"{ind}t = bytes(({', '.join(items)},))\n")
+        lines.append(sink.replace("@A", str(p.index)))
+        return "".join(lines)
+
+    def _groups(self) -> list[list[_Plan]]:
+        """Runs of consecutive actions with the same guard, tested once."""
+        out: list[list[_Plan]] = []
+        for p in self.plans:
+            if out and out[-1][0].guard == p.guard:
+                out[-1].append(p)
+            else:
+                out.append([p])
+        return out
+
+    def _group(self, g: list[_Plan], sink: str) -> str:
+        guard = g[0].guard
+        lines: list[str] = []
+        lines.append(f"    # {', '.join(p.action.label for p in g)}\n")
+        if _is_const(guard, False):
+            lines.append("    # never enabled\n")
+            return "".join(lines) + "".join(f"    # {p.action.label}\n" for p in g)
+        if not _is_const(guard, True):
+            lines.append(f"    if {py_expr(guard, self.names)}:\n")
+        else:
+            lines.append("    if True:\n")
+        temps: dict[Expr, str] = {}
+        roots = [e for p in g for e in p.roots(self.system)]
+        for k, e in enumerate(_common(roots)):
+            name = f"c{k}"
+            lines.append(f"        {name} = {py_expr(e, self.names, temps)}\n")
+            temps[e] = name
+        last: dict[int, tuple[str, list[str]]] = {}
+        for p in g:
+            lines.append(self._body(p, temps, sink, last))
+        return "".join(lines)
+
+    def _all_exprs(self) -> list[Expr]:
+        return [e for p in self.plans for e in (p.guard, *p.updates.values())]
 
     def module(self) -> str:
         step_sink = (
@@ -261,11 +702,23 @@ class _Generator:
             "            push(t)\n"
         )
         succ_sink = "        out.append((@A, t))\n"
-        step = ["def step(s, seen, push):\n", self.unpack(), "    n = 0\n"]
-        succ = ["def successors(s):\n", self.unpack(), "    out = []\n"]
-        for ai, a in enumerate(self.system.actions):
-            step.append(self.action(ai, a, step_sink))
-            succ.append(self.action(ai, a, succ_sink))
+        unpack = self.unpack(self._used(self._all_exprs()))
+        step = ["def step(s, seen, push):\n", unpack, "    n = 0\n"]
+        succ = ["def successors(s):\n", unpack, "    out = []\n"]
+        for g in self._groups():
+            step.append(self._group(g, step_sink))
+            succ.append(self._group(g, succ_sink))
         step.append("    return n\n")
         succ.append("    return out\n")
         return "".join(step) + "\n" + "".join(succ)
+
+    def flags(self, preds: Sequence[Expr]) -> str:
+        """Source of ``flags(s)``: bit ``i`` set iff ``preds[i]`` holds in ``s``."""
+        simple = [simplify(p) for p in preds]
+        const = sum(1 << i for i, p in enumerate(simple) if _is_const(p, True))
+        live = [(i, p) for i, p in enumerate(simple) if not isinstance(p, Const)]
+        if not live:
+            return f"def flags(s):\n    return {const}\n"
+        body = " | ".join(f"({py_expr(p, self.names)} and {1 << i})" for i, p in live)
+        unpack = self.unpack(self._used(p for _, p in live))
+        return f"def flags(s):\n{unpack}    return {const} | {body}\n"
