@@ -8,14 +8,14 @@ Pure functions from results to strings (the CLI prints or writes them):
   ``<failure>`` for each unmet expectation (an ``unknown`` verdict is a failure too, typed
   ``unknown``, since it does not meet the expectation).
 * `trace_text`: a step table of a trace that shows, after the initial state, only the
-  variables each step changed.
+  variables each step changed, leaving out the fields of empty slots.
 """
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tcpmodel.results import Result, Trace
 
@@ -127,12 +127,22 @@ def trace_text(trace: Trace) -> str:
             rule = f"  [{s.rule}]" if s.rule else ""
             lines.append(f"{k:>3}  {s.action}{rule}{mark}")
             changed = {n: v for n, v in s.state.items() if prev.get(n) != v}
-        body = ", ".join(f"{n}={_show(v)}" for n, v in changed.items())
+        body = ", ".join(
+            f"{n}={_show(v)}" for n, v in changed.items() if not _empty_slot(n, s.state)
+        )
         lines.append(f"       {body or '(no change)'}")
         prev = dict(s.state)
     if trace.loop is not None:
         lines.append(f"       ... and back to step {trace.loop}, forever")
     return "\n".join(lines)
+
+
+def _empty_slot(name: str, state: Mapping[str, object]) -> bool:
+    """``name`` is a field of an empty slot (``ch[i].f`` with ``ch[i].present`` false)."""
+    head, dot, field = name.rpartition(".")
+    if not dot or not head.endswith("]") or field == "present":
+        return False
+    return state.get(f"{head}.present") is False
 
 
 def _show(v: object) -> str:

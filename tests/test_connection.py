@@ -143,3 +143,13 @@ def test_no_deadlock_every_segment_is_handled_in_every_state() -> None:
     out, stats = explore(s, [parse_property("d", lib.formula, s)])
     assert stats.complete
     assert out["d"].verdict == "holds"
+
+
+def test_every_library_formula_is_written_out_in_the_docs() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "connection.md").read_text()
+    for p in MODEL.properties:
+        assert f"### `{p.name}`" in doc and p.formula in doc, p.name
+    for q in MODEL.params:
+        assert f"| `{q.name}` |" in doc, q.name
