@@ -166,7 +166,9 @@ def list_(paths: Sequence[str]) -> None:
         if s.description:
             console.print(f"  {s.description}")
         params = ", ".join(f"{k}={v}" for k, v in s.params.items())
-        console.print(f"  parameters: {params}")
+        console.print(f"  parameters: {params}", markup=False)
+        rules = ", ".join(s.configurations[0].system.rule_names())
+        console.print(f"  rules (names for `disable`): {rules}", markup=False)
         t = Table("variant", "property", "formula", "expect")
         for cfg in s.configurations:
             for c in cfg.checks:

@@ -6,6 +6,8 @@ Shape (every key is checked; anything else is an error that names the file and k
     name = "alternating-bit"          # required
     model = "alternating-bit"         # required: a registered model (`tcpmodel list`)
     description = "..."               # optional
+    disable = ["..."]                 # optional: actions or action groups to remove, to ask
+                                      # "what if this rule did not exist"
 
     [params]                          # optional: the model's parameters, validated
     capacity = 2
@@ -18,6 +20,7 @@ Shape (every key is checked; anything else is an error that names the file and k
 
     [[variant]]                       # optional, each checked as its own configuration
     name = "reordering"
+    disable = ["..."]                 # optional: actions or action groups removed (also in [spec])
     params = { channel = "reordering" }
     expect = { delivers-in-order = "violated" }   # optional: override inherited expectations
     [[variant.property]]              # optional: the variant's own properties instead
@@ -178,7 +181,7 @@ class _Loader:
     def spec(self, doc: dict[str, Any]) -> Spec:
         self.keys(doc, "", ["spec", "params", "property", "variant"])
         head = self.table(doc, "spec", required=True)
-        self.keys(head, "spec", ["name", "model", "description"])
+        self.keys(head, "spec", ["name", "model", "description", "disable"])
         name = self.name(head, "spec")
         model_name = self.string(head, "model", "spec", True)
         model = MODELS.get(model_name)
@@ -195,7 +198,8 @@ class _Loader:
                 "[[property]]",
                 "the spec has no properties; expected at least one [[property]] table",
             )
-        configs = [self.configuration(model, None, params, props)]
+        disable = self.names(head.get("disable"), "spec.disable")
+        configs = [self.configuration(model, None, params, props, disable)]
         variants = doc.get("variant", [])
         if not isinstance(variants, list):
             raise self.err("variant", f"expected [[variant]] tables, got {_tname(variants)}")
@@ -204,7 +208,7 @@ class _Loader:
             loc = f"variant[{k}]"
             if not isinstance(v, dict):
                 raise self.err(loc, f"expected a table, got {_tname(v)}")
-            self.keys(v, loc, ["name", "description", "params", "property", "expect"])
+            self.keys(v, loc, ["name", "description", "params", "property", "expect", "disable"])
             vname = self.name(v, loc)
             loc = f"variant {vname!r}"
             if vname in names:
@@ -246,7 +250,8 @@ class _Loader:
                 else d
                 for d in vprops
             ]
-            configs.append(self.configuration(model, vname, vparams, vprops))
+            vdisable = disable + self.names(v.get("disable"), f"{loc}.disable")
+            configs.append(self.configuration(model, vname, vparams, vprops, vdisable))
         return Spec(name, self.where, model, description, params, tuple(configs))
 
     def params(
@@ -274,6 +279,13 @@ class _Loader:
                 raise self.err(f"{loc}.{k}", f"{v!r} is not allowed; expected {p.describe()}")
             out[k] = v
         return out
+
+    def names(self, raw: Any, key: str) -> list[str]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            raise self.err(key, f"expected an array of rule names, got {_show(raw)}")
+        return list(raw)
 
     def expectation(self, v: Any, key: str) -> Expectation:
         if v not in EXPECTATIONS:
@@ -325,13 +337,21 @@ class _Loader:
         variant: str | None,
         params: Mapping[str, ParamValue],
         props: Sequence[_PropDecl],
+        disable: Sequence[str] = (),
     ) -> Configuration:
         try:
-            system = model.build(params)
+            full = model.build(params)
         except ModelError as e:
             loc = "params" if variant is None else f"variant {variant!r}.params"
             raise self.err(
                 loc, f"model {model.name} rejects these parameters: {e}; expected other values"
+            ) from None
+        try:
+            system = full.without(disable)
+        except ModelError as e:
+            loc = "spec.disable" if variant is None else f"variant {variant!r}.disable"
+            raise self.err(
+                loc, f"{e}; expected an action or group that `tcpmodel list SPEC` shows"
             ) from None
         checks: list[Check] = []
         for d in props:

@@ -128,6 +128,31 @@ class System:
     def definition(self, name: str) -> Expr | None:
         return dict(self.definitions).get(name)
 
+    def rule_names(self) -> list[str]:
+        """Names a spec may ``disable``: every action name and action group, sorted."""
+        return sorted({a.name for a in self.actions} | {a.group for a in self.actions})
+
+    def without(self, names: Sequence[str]) -> System:
+        """This system with the actions named (by name or group) in ``names`` removed."""
+        if not names:
+            return self
+        unknown = [n for n in names if n not in self.rule_names()]
+        if unknown:
+            raise ModelError(f"no action or action group named {unknown[0]!r}")
+        gone = set(names)
+        kept = tuple(a for a in self.actions if a.name not in gone and a.group not in gone)
+        return System(
+            self.name,
+            self.variables,
+            self.arrays,
+            self.init,
+            kept,
+            self.fairness,
+            self.terminal,
+            self.definitions,
+            self.index,
+        )
+
     def canonical(self, values: Sequence[Value]) -> tuple[Value, ...]:
         """``values`` with every array's slots in canonical order (see module docstring)."""
         out = list(values)
