@@ -7,9 +7,10 @@ Components (each adds variables and actions to one `Builder`):
   ``incarnations`` times.  ``a.hold`` counts the ticks before it may open again: one after a
   close (time passes between incarnations), MSL after a crash when ``quiet_time`` is on
   (RFC 9293 3.4.3), during which it sends nothing at all.
-* `Server` ``b``: starts CLOSED, LISTENs (again after each connection), may instead do one
-  active OPEN (simultaneous open), closes passively or first, and may delay the ACK of a FIN so
-  that it rides on its own FIN (three-way close).
+* `Server` ``b``: LISTENs from the start and again as soon as a connection ends (RFC 9293
+  3.10.1 passive OPEN; its CLOSED instant is not a state of its own), may do one active OPEN
+  from LISTEN (SEND in LISTEN, for simultaneous open), closes passively or first, and may
+  delay the ACK of a FIN so that it rides on its own FIN (three-way close).
 * `Network` (`tcpmodel.tcp.network`): loss, duplication, reordering, MSL.
 * the clock: ``tick`` ages segments and runs timers; timers are urgent (no tick while one is
   due), and the ISN clock ``isn.clock`` advances ``isn_rate`` per tick modulo 2**seq_bits.
@@ -44,7 +45,7 @@ class Client(Endpoint):
         self.hold = b.var("a.hold", IntType(0, self.msl), doc="ticks before a may open again")
         self.how = b.var("a.how", HOW, "NORMAL", doc="how the last connection ended")
 
-    def to_closed(self, u: Updates, state: str = "CLOSED") -> None:
+    def to_closed(self, u: Updates, state: str | None = None) -> None:
         super().to_closed(u, state)
         u.set(self.unsent, 0)
         u.set(self.hold, ite(u.current(self.hold).gt(1), u.current(self.hold), lift(1)))
@@ -177,15 +178,6 @@ class Server(Endpoint):
 
     def add_user_actions(self, a: Client) -> None:
         b = self.b
-        u = Updates()
-        u.set(self.state, st("LISTEN"))
-        b.action(
-            "b.listen",
-            self.state.eq("CLOSED"),
-            u,
-            "RFC 9293 3.10.1 OPEN (passive): LISTEN",
-            group="b.user",
-        )
         if self.active_open:
             u = Updates()
             iss = self.isn()
@@ -199,7 +191,7 @@ class Server(Endpoint):
             self.emit(u, {"syn": True, "seq": iss})
             b.action(
                 "b.connect",
-                and_(self.is_("CLOSED", "LISTEN"), not_(self.active_used), a.started),
+                and_(self.state.eq("LISTEN"), not_(self.active_used), a.started),
                 u,
                 "RFC 9293 3.10.1 OPEN (active) or 3.10.2 SEND in LISTEN: "
                 "<SEQ=ISS><CTL=SYN>, SYN-SENT",
@@ -262,7 +254,8 @@ def build(p: Mapping[str, ParamValue]) -> System:
     )
     a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED")
     a.declare(p)
-    srv = Server(b, "b", seq, net, knobs, lambda: isn_of(1), "CLOSED")
+    srv = Server(b, "b", seq, net, knobs, lambda: isn_of(1), "LISTEN")
+    srv.rest = "LISTEN"  # a server listens again as soon as a connection ends
     srv.declare(p)
     for e in (a, srv):
         e.add_receive_actions()

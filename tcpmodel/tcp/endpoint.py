@@ -113,6 +113,7 @@ class Endpoint:
         self.k = knobs
         self.seq_t = seq
         self.isn = isn
+        self.rest = "CLOSED"
         v = b.var
         self.state = v(f"{name}.state", STATE, initial, "RFC 9293 3.3.2 connection state")
         self.passive = v(f"{name}.passive", BOOL, doc="SYN-RECEIVED reached from LISTEN")
@@ -162,9 +163,11 @@ class Endpoint:
         t = u.current(self.timer)
         u.set(self.timer, ite(t.eq(0), self.k.rto + 1, t))
 
-    def to_closed(self, u: Updates, state: str = "CLOSED") -> None:
-        """Enter CLOSED or LISTEN: the connection's variables are deleted (RFC 9293 3.3.2)."""
-        u.set(self.state, st(state))
+    def to_closed(self, u: Updates, state: str | None = None) -> None:
+        """End the connection: its variables are deleted (RFC 9293 3.3.2) and the endpoint
+        goes to ``state``, by default ``self.rest`` (CLOSED; LISTEN for a server that listens
+        again at once)."""
+        u.set(self.state, st(state or self.rest))
         for var in (self.iss, self.irs, self.snd_una, self.snd_nxt, self.rcv_nxt):
             u.set(var, 0)
         u.set(self.passive, False)
@@ -476,7 +479,7 @@ class Endpoint:
             u.set(self.fin_reset, or_(self.fin_reset, self.state.eq("LAST_ACK")))
             back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
             self.to_closed(u)
-            u.set(self.state, ite(back_to_listen, st("LISTEN"), st("CLOSED")))
+            u.set(self.state, ite(back_to_listen, st("LISTEN"), st(self.rest)))
 
         self.recv(
             "reset",
@@ -515,7 +518,7 @@ class Endpoint:
             back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
             self.emit_rst(u, self.snd_nxt)
             self.to_closed(u)
-            u.set(self.state, ite(back_to_listen, st("LISTEN"), st("CLOSED")))
+            u.set(self.state, ite(back_to_listen, st("LISTEN"), st(self.rest)))
 
         self.recv(
             "syn_reset",
@@ -663,7 +666,7 @@ class Endpoint:
         back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
         u.set(self.killed, or_(self.killed, self.after_fin()))
         self.to_closed(u)
-        u.set(self.state, ite(back_to_listen, st("LISTEN"), st("CLOSED")))
+        u.set(self.state, ite(back_to_listen, st("LISTEN"), st(self.rest)))
         self.b.action(
             f"{self.name}.give_up",
             and_(due, t.eq(self.k.retries), not_(self.is_("TIME_WAIT"))),
