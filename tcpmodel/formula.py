@@ -14,10 +14,9 @@ Grammar (a formula is one temporal operator applied to a state predicate)::
 Names resolve against the `System`: ``a.state`` is the variable named ``"a.state"``; a bare name
 is a variable, else a definition of the model (``done``, ``deadlock``), else an enum value
 written bare (``TIME_WAIT``), typed by what it is compared with.  Python has no ``implies``
-operator, so the text is first rewritten token by token, ``p implies q`` becoming
-``__implies__(p, q)`` (``implies`` right after an operand is the infix keyword, even before a
-parenthesis; elsewhere ``implies(p, q)`` is the call form), with a map from rewritten to
-original columns so that every error points at the user's text.  Errors read
+operator, so the text is first rewritten by `tcpmodel.formula_source`, ``p implies q``
+becoming ``__implies__(p, q)``, with a map from rewritten to original columns so that every
+error points at the user's text.  Errors read
 ``column N: what is wrong; expected ...``.
 """
 
@@ -25,14 +24,13 @@ from __future__ import annotations
 
 import ast
 import difflib
-import io
 import re
-import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from tcpmodel.errors import FormulaError, ModelError
+from tcpmodel.formula_source import IMPLIES, Located, Source, rewrite_implies, syntax_error
 from tcpmodel.kernel import expr as E
 from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.system import System
@@ -41,7 +39,6 @@ from tcpmodel.kernel.types import BOOL, INT, EnumType, SeqType, Sort
 Kind = Literal["always", "reachable"]
 TEMPORAL: tuple[str, ...] = ("always", "reachable")
 LATER = ("eventually", "until", "leads_to", "next")
-_IMPLIES = "__implies__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,90 +52,35 @@ class Property:
     doc: str = ""
 
 
-class _Located(Exception):
-    def __init__(self, offset: int, message: str) -> None:
-        super().__init__(message)
-        self.offset = offset
-        self.message = message
-
-
 def parse_property(name: str, text: str, system: System, doc: str = "") -> Property:
     """Parse ``text``; raise `FormulaError` whose message starts with ``column N:``."""
     flat = text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
     try:
         if not flat.strip():
-            raise _Located(
+            raise Located(
                 0, "empty formula; expected always(<predicate>) or reachable(<predicate>)"
             )
-        src, toks = _rewrite_implies(flat)
+        src, toks = rewrite_implies(flat)
         try:
             tree = ast.parse(src.text, mode="eval")
         except SyntaxError as e:
-            raise _syntax_error(e, src, flat, toks) from None
+            raise syntax_error(e, src, flat, toks) from None
         body = tree.body
         kind, pred_node = _temporal(body, src, flat)
         pred = _Translator(system, src).bool(pred_node)
-    except _Located as e:
+    except Located as e:
         raise FormulaError(f"column {e.offset + 1}: {e.message}") from None
     return Property(name, kind, pred, text, doc)
 
 
-class _Source:
-    """The rewritten formula with the map back to the user's text.
-
-    ``cmap[k]`` is the offset in the original text of the character at offset ``k`` of ``text``;
-    `ast` reports columns in UTF-8 bytes, which `node` converts to characters first.
-    """
-
-    def __init__(self, text: str, cmap: list[int]) -> None:
-        self.text = text
-        self.cmap = cmap
-        self.raw = text.encode("utf-8")
-
-    def orig(self, char_off: int) -> int:
-        return self.cmap[max(0, min(char_off, len(self.cmap) - 1))] if self.cmap else 0
-
-    def char(self, byte_off: int) -> int:
-        return len(self.raw[:byte_off].decode("utf-8", errors="ignore"))
-
-    def node(self, n: ast.AST) -> int:
-        """The original offset where ``n`` starts."""
-        return self.orig(self.char(getattr(n, "col_offset", 0)))
-
-    def after(self, n: ast.AST) -> int:
-        """The original offset of the first token after ``n`` (an operator following it)."""
-        k = self.char(getattr(n, "end_col_offset", None) or 0)
-        while k < len(self.text) and self.text[k] in " )":
-            k += 1
-        return self.orig(k)
-
-
-def _syntax_error(
-    e: SyntaxError, src: _Source, flat: str, toks: list[tuple[int, int, str, int]]
-) -> _Located:
-    # Python reports offset 0 (or past the end) when the text ends in mid-expression.
-    off = src.orig(e.offset - 1) if e.offset else len(flat)
-    if off >= len(flat.rstrip()):
-        return _Located(
-            len(flat.rstrip()),
-            "the formula ends too early; expected a predicate or operand to complete it",
-        )
-    tok = next((t for s, end, t, _ in toks if s <= off < end), flat[off])
-    return _Located(
-        off,
-        f"syntax error at {tok!r}; expected a state predicate built from names, integers, "
-        "comparisons (== != < <= > >=), and/or/not/implies, + - * and parentheses",
-    )
-
-
-def _temporal(node: ast.expr, src: _Source, flat: str) -> tuple[Kind, ast.expr]:
+def _temporal(node: ast.expr, src: Source, flat: str) -> tuple[Kind, ast.expr]:
     at = src.node
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         fn = node.func.id
         if fn in TEMPORAL:
             if len(node.args) != 1 or node.keywords:
                 where = node.args[1] if len(node.args) > 1 else node
-                raise _Located(
+                raise Located(
                     at(where),
                     f"{fn}(...) takes exactly one state predicate; expected {fn}(<predicate>)",
                 )
@@ -154,7 +96,7 @@ def _temporal(node: ast.expr, src: _Source, flat: str) -> tuple[Kind, ast.expr]:
                         if sub.func.id in LATER
                         else ""
                     )
-                    raise _Located(
+                    raise Located(
                         at(sub),
                         f"{sub.func.id}(...) {what}cannot be nested inside {fn}(...); "
                         "expected a state predicate inside: this version checks always(p) "
@@ -162,25 +104,25 @@ def _temporal(node: ast.expr, src: _Source, flat: str) -> tuple[Kind, ast.expr]:
                     )
             return fn, inner  # type: ignore[return-value]
         if fn in LATER:
-            raise _Located(
+            raise Located(
                 at(node),
                 f"{fn}(...) is a liveness operator, not supported yet; "
                 "expected always(p) or reachable(p)",
             )
-        if fn == _IMPLIES and node.args:
+        if fn == IMPLIES and node.args:
             left = node.args[0]
             if (
                 isinstance(left, ast.Call)
                 and isinstance(left.func, ast.Name)
                 and left.func.id in TEMPORAL
             ):
-                raise _Located(
+                raise Located(
                     at(node),
                     "`implies` binds more weakly than the temporal operator; expected the "
                     f"implication inside it: {left.func.id}(p implies q)",
                 )
     shown = flat.strip()
-    raise _Located(
+    raise Located(
         at(node),
         "a property is a temporal operator applied to a state predicate; expected "
         f"always({shown}) or reachable({shown})",
@@ -199,7 +141,7 @@ Node = Expr | _EnumName
 
 
 _SIGNATURES = {
-    _IMPLIES: "p implies q",
+    IMPLIES: "p implies q",
     "implies": "implies(p, q)",
     "seq_lt": "seq_lt(a, b)",
     "seq_le": "seq_le(a, b)",
@@ -224,7 +166,7 @@ _OP_SYMBOL: dict[type, str] = {
 
 
 class _Translator:
-    def __init__(self, system: System, src: _Source) -> None:
+    def __init__(self, system: System, src: Source) -> None:
         self.system = system
         self.src = src
         self.enums: dict[str, list[EnumType]] = {}
@@ -237,8 +179,8 @@ class _Translator:
         self.defs = dict(system.definitions)
         self.defs.setdefault("deadlock", _deadlock(system))
 
-    def err(self, n: ast.AST, msg: str) -> _Located:
-        return _Located(self.src.node(n), msg)
+    def err(self, n: ast.AST, msg: str) -> Located:
+        return Located(self.src.node(n), msg)
 
     def bool(self, n: ast.expr) -> Expr:
         e = self.expr(n)
@@ -258,7 +200,7 @@ class _Translator:
             if r.name in like.values:
                 return E.enum_const(like, r.name)
             if not cands:
-                raise _Located(
+                raise Located(
                     r.offset,
                     f"{r.name} is not a value of enum {like.name}; expected one of "
                     f"{', '.join(like.values)}",
@@ -266,13 +208,13 @@ class _Translator:
         if len(cands) == 1:
             return E.enum_const(cands[0], r.name)
         if len(cands) > 1:
-            raise _Located(
+            raise Located(
                 r.offset,
                 f"{r.name} is a value of several enums "
                 f"({', '.join(t.name for t in cands)}); expected it compared with a variable "
                 "of one of them, e.g. a.state == " + r.name,
             )
-        raise _Located(r.offset, self.unknown(r.name))
+        raise Located(r.offset, self.unknown(r.name))
 
     def unknown(self, name: str) -> str:
         shapes: dict[str, int] = {}
@@ -344,7 +286,7 @@ class _Translator:
             f = ops.get(type(n.op))
             at = self.src.after(n.left)
             if f is None:
-                raise _Located(at, "operator not allowed; expected + - * % // on integers")
+                raise Located(at, "operator not allowed; expected + - * % // on integers")
             a, b = self.pair(n.left, n.right)
             try:
                 return f(a, b)
@@ -355,7 +297,7 @@ class _Translator:
                     if isinstance(n.op, ast.Mod | ast.FloorDiv)
                     else ""
                 )
-                raise _Located(
+                raise Located(
                     at,
                     f"cannot apply {sym} to {a.sort.describe()} and {b.sort.describe()}; "
                     f"expected integers{extra}",
@@ -395,7 +337,7 @@ class _Translator:
                     for s in (a.sort, b.sort):
                         if isinstance(s, EnumType):
                             hint = f" (values of enum {s.name}: {', '.join(s.values)})"
-                    raise _Located(
+                    raise Located(
                         at,
                         f"cannot compare {a.sort.describe()} with {b.sort.describe()}; "
                         f"expected two operands of one sort{hint}",
@@ -404,7 +346,7 @@ class _Translator:
             elif isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE):
                 sym = _OP_SYMBOL[type(op)]
                 if isinstance(a.sort, SeqType) or isinstance(b.sort, SeqType):
-                    raise _Located(
+                    raise Located(
                         at,
                         f"sequence numbers cannot be ordered with {sym}: they are compared "
                         "modulo 2**bits; expected seq_lt, seq_le, seq_gt or seq_ge "
@@ -421,13 +363,13 @@ class _Translator:
                         hint = " (enum values have no order: compare them with == or !=)"
                     elif a.sort == BOOL or b.sort == BOOL:
                         hint = " (for Bools use and, or, not, implies)"
-                    raise _Located(
+                    raise Located(
                         at, f"cannot order {sorts} values with {sym}; expected integers{hint}"
                     )
                 m = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}[type(op)]
                 parts.append(getattr(a, m)(b))
             else:
-                raise _Located(at, "comparison not allowed; expected == != < <= > >=")
+                raise Located(at, "comparison not allowed; expected == != < <= > >=")
             left = right
         return E.and_(*parts)
 
@@ -439,7 +381,7 @@ class _Translator:
             )
         fn = n.func.id
         args = n.args
-        arity = {k: 2 if k == _IMPLIES else v.count(",") + 1 for k, v in _SIGNATURES.items()}
+        arity = {k: 2 if k == IMPLIES else v.count(",") + 1 for k, v in _SIGNATURES.items()}
         if fn in TEMPORAL or fn in LATER:
             raise self.err(
                 n, f"{fn}(...) may only appear at the top of a formula; expected a predicate here"
@@ -451,7 +393,7 @@ class _Translator:
                 n,
                 f"{fn} takes {arity[fn]} arguments, got {len(args)}; expected {_SIGNATURES[fn]}",
             )
-        if fn in (_IMPLIES, "implies"):
+        if fn in (IMPLIES, "implies"):
             return E.implies(self.bool(args[0]), self.bool(args[1]))
         if fn == "ite":
             c = self.bool(args[0])
@@ -521,163 +463,3 @@ def _dotted(n: ast.expr) -> str | None:
 def _deadlock(system: System) -> Expr:
     """No action enabled, and not a terminal state."""
     return E.and_(E.not_(system.terminal), *(E.not_(a.guard) for a in system.actions))
-
-
-_OPERAND_END = (tokenize.NUMBER, tokenize.STRING)
-_KEYWORDS = frozenset({"and", "or", "not", "if", "else", "in", "is", "lambda", "implies"})
-_CLOSE = {"(": ")", "[": "]", "{": "}"}
-
-Span = tuple[int, int, str, int]  # start, end, text, token type
-
-
-def _tokens(text: str) -> list[Span]:
-    """The tokens of ``text``, after checking that its brackets balance."""
-    toks: list[tokenize.TokenInfo] = []
-    failed = False
-    try:
-        for t in tokenize.generate_tokens(io.StringIO(text).readline):
-            toks.append(t)
-    except (tokenize.TokenError, SyntaxError):
-        failed = True
-    skip = (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
-    spans = [(t.start[1], t.end[1], t.string, t.type) for t in toks if t.type not in skip]
-    stack: list[Span] = []
-    for sp in spans:
-        tok = sp[2]
-        if tok in _CLOSE:
-            stack.append(sp)
-        elif tok in (")", "]", "}"):
-            if not stack:
-                raise _Located(sp[0], f"unmatched {tok!r}; expected it to close an opening bracket")
-            want = _CLOSE[stack[-1][2]]
-            if tok != want:
-                raise _Located(sp[0], f"{tok!r} does not match {stack[-1][2]!r}; expected {want!r}")
-            stack.pop()
-    if stack:
-        raise _Located(
-            stack[-1][0], f"{stack[-1][2]!r} is never closed; expected {_CLOSE[stack[-1][2]]!r}"
-        )
-    if failed:
-        raise _Located(len(text.rstrip()), "the formula is incomplete; expected more after this")
-    for s, _, tok, typ in spans:
-        if typ == tokenize.NAME and tok.startswith("__"):
-            raise _Located(s, f"{tok!r}: names starting with __ are reserved; expected a name")
-    return spans
-
-
-def _rewrite_implies(text: str) -> tuple[_Source, list[Span]]:
-    """Rewrite ``p implies q`` as ``__implies__(p, q)``; return the text with its column map.
-
-    ``implies`` is the infix keyword unless it is written as a call, ``implies(p, q)``, where
-    no operand precedes it.
-    """
-    spans = _tokens(text)
-    pieces = _rewrite(spans, 0, len(spans), text)
-    out: list[str] = []
-    cmap: list[int] = []
-    for s, origin in pieces:
-        out.append(s)
-        for k in range(len(s)):
-            cmap.append(origin + k if origin >= 0 else -origin - 1)
-    cmap.append(len(text))
-    return _Source("".join(out), cmap), spans
-
-
-Piece = tuple[str, int]  # text, and its offset in the original (or -(offset+1) for inserted)
-
-
-def _ends_operand(sp: Span) -> bool:
-    _, _, tok, typ = sp
-    if typ == tokenize.NAME:
-        return tok not in _KEYWORDS
-    return typ in _OPERAND_END or tok in (")", "]", "}")
-
-
-def _start(p: list[Piece], default: int) -> int:
-    """The original offset of the first non-blank piece of ``p``."""
-    for t, origin in p:
-        if t.strip():
-            return origin if origin >= 0 else -origin - 1
-    return default
-
-
-def _rewrite(spans: list[Span], i: int, j: int, text: str) -> list[Piece]:
-    """Rewrite tokens ``spans[i:j]`` (a balanced sequence)."""
-    # Split at top-level commas and `implies` keywords; recurse into bracket groups.
-    items: list[list[Piece]] = [[]]
-    seps: list[Piece] = []
-    cuts_of: list[list[tuple[int, int]]] = [[]]  # per item: (piece index, offset of `implies`)
-    k = i
-    while k < j:
-        s, e, tok, typ = spans[k]
-        # keep the gap (spaces) before the token so that `not a` stays two words
-        prev_end = spans[k - 1][1] if k > i else s
-        if k > i and s > prev_end:
-            items[-1].append((" " * (s - prev_end), prev_end))
-        if tok in _CLOSE:
-            close = _match(spans, k)
-            items[-1].append((text[s:e], s))
-            items[-1].extend(_rewrite(spans, k + 1, close, text))
-            cs, ce, _, _ = spans[close]
-            items[-1].append((text[cs:ce], cs))
-            k = close + 1
-            continue
-        if tok == ",":
-            seps.append((",", s))
-            items.append([])
-            cuts_of.append([])
-            k += 1
-            continue
-        if typ == tokenize.NAME and tok == "implies":
-            after_operand = k > i and _ends_operand(spans[k - 1]) and spans[k - 1][2] != ","
-            after_dot = k > i and spans[k - 1][2] == "."
-            is_call = not after_operand and k + 1 < j and spans[k + 1][2] == "("
-            if not after_dot and not is_call:
-                cuts_of[-1].append((len(items[-1]), s))
-                k += 1
-                continue
-        items[-1].append((text[s:e], s))
-        k += 1
-    out: list[Piece] = []
-    for n, item in enumerate(items):
-        if n:
-            out.append(seps[n - 1])
-        cuts = cuts_of[n]
-        if not cuts:
-            out.extend(item)
-            continue
-        parts: list[list[Piece]] = []
-        last = 0
-        for c, _ in cuts:
-            parts.append(item[last:c])
-            last = c
-        parts.append(item[last:])
-        for (_, where), p in zip(cuts, parts[:-1], strict=True):
-            if not "".join(t for t, _ in p).strip():
-                raise _Located(
-                    where, "`implies` needs a predicate on each side; expected p implies q"
-                )
-            out.append(("__implies__(", -(_start(p, where) + 1)))
-            out.extend(p)
-            out.append((", ", -(where + 1)))
-        if not "".join(t for t, _ in parts[-1]).strip():
-            raise _Located(
-                cuts[-1][1], "`implies` needs a predicate on each side; expected p implies q"
-            )
-        out.extend(parts[-1])
-        out.append((")" * len(cuts), -(cuts[-1][1] + 1)))
-    return out
-
-
-def _match(spans: list[Span], k: int) -> int:
-    """The index of the bracket closing ``spans[k]`` (brackets are known to balance)."""
-    depth = 0
-    for m in range(k, len(spans)):
-        tok = spans[m][2]
-        if tok in _CLOSE:
-            depth += 1
-        elif tok in (")", "]", "}"):
-            depth -= 1
-            if depth == 0:
-                return m
-    raise _Located(spans[k][0], f"{spans[k][2]!r} is never closed")  # pragma: no cover
