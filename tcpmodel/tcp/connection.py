@@ -221,6 +221,8 @@ def build(p: Mapping[str, ParamValue]) -> System:
         rto=int(p["rto"]),
         rto_max=max(int(p["rto_max"]), int(p["rto"])),
         retries=int(p["retries"]),
+        syn_retries=int(p["syn_retries"]),
+        synack_retries=int(p["synack_retries"]),
         time_wait=tw,
         rfc1337=bool(p["rfc1337"]),
         rfc5961=bool(p["rfc5961"]),
@@ -359,7 +361,9 @@ PARAMS = (
     Param("reconnect_after_crash", "bool", False, "a may reconnect after a crash"),
     Param("rto", "int", 1, "initial retransmission timeout, ticks", 1, 16),
     Param("rto_max", "int", 2, "retransmission timeout cap, ticks", 1, 64),
-    Param("retries", "int", 1, "retransmissions of a segment before giving up", 0, 8),
+    Param("retries", "int", 2, "retransmissions of data or FIN before giving up (R2)", 0, 8),
+    Param("syn_retries", "int", 2, "retransmissions of a SYN before giving up", 0, 8),
+    Param("synack_retries", "int", 2, "retransmissions of a SYN,ACK before giving up", 0, 8),
     Param("b_active_open", "bool", False, "b may do one active OPEN (simultaneous open)"),
 )
 

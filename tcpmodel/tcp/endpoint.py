@@ -85,6 +85,8 @@ class Knobs:
     rto: int
     rto_max: int
     retries: int
+    syn_retries: int
+    synack_retries: int
     time_wait: int
     rfc1337: bool
     rfc5961: bool
@@ -125,7 +127,9 @@ class Endpoint:
         self.inc = v(f"{name}.inc", IntType(0, knobs.incarnations - 1), doc="incarnation (ghost)")
         tmax = max(knobs.rto_max, knobs.time_wait) + 1
         self.timer = v(f"{name}.timer", IntType(0, tmax), doc="0 off, 1 due, k: due in k-1 ticks")
-        self.tries = v(f"{name}.tries", IntType(0, knobs.retries), doc="retransmissions so far")
+        most = max(knobs.retries, knobs.syn_retries, knobs.synack_retries)
+        self.most_tries = most
+        self.tries = v(f"{name}.tries", IntType(0, most), doc="retransmissions so far")
         self.old_data = v(f"{name}.old_data", BOOL, doc="ghost: accepted data of an older one")
         self.old_fin = v(f"{name}.old_fin", BOOL, doc="ghost: a FIN of an older one took effect")
         self.fin_reset = v(f"{name}.fin_reset", BOOL, doc="ghost: reset in LAST-ACK")
@@ -154,8 +158,8 @@ class Endpoint:
 
     def rto_after(self, tries: Expr) -> Expr:
         """The timer value that arms a retransmission after ``tries`` retransmissions."""
-        value: Expr = lift(min(self.k.rto << self.k.retries, self.k.rto_max) + 1)
-        for n in reversed(range(self.k.retries)):
+        value: Expr = lift(min(self.k.rto << self.most_tries, self.k.rto_max) + 1)
+        for n in reversed(range(self.most_tries)):
             value = ite(tries.eq(n), min(self.k.rto << n, self.k.rto_max) + 1, value)
         return value
 
@@ -656,7 +660,7 @@ class Endpoint:
         u.set(self.timer, self.rto_after(t + 1))
         self.b.action(
             f"{self.name}.retransmit",
-            and_(due, outstanding, t.lt(self.k.retries), not_(self.is_("TIME_WAIT"))),
+            and_(due, outstanding, t.lt(self.limit()), not_(self.is_("TIME_WAIT"))),
             u,
             "RFC 9293 3.8.1: the retransmission timer resends the oldest unacknowledged "
             "segment, RTO doubled (RFC 6298 5.5)",
@@ -669,7 +673,7 @@ class Endpoint:
         u.set(self.state, ite(back_to_listen, st("LISTEN"), st(self.rest)))
         self.b.action(
             f"{self.name}.give_up",
-            and_(due, t.eq(self.k.retries), not_(self.is_("TIME_WAIT"))),
+            and_(due, t.ge(self.limit()), not_(self.is_("TIME_WAIT"))),
             u,
             "RFC 9293 3.8.3 R2: too many retransmissions, the connection is aborted",
             group=f"{self.name}.timer",
@@ -682,6 +686,15 @@ class Endpoint:
             u,
             "RFC 9293 3.10.8: the 2 MSL timeout in TIME-WAIT deletes the TCB",
             group=f"{self.name}.timer",
+        )
+
+    def limit(self) -> Expr:
+        """Retransmissions allowed in the current state (Linux tcp_syn_retries,
+        tcp_synack_retries, tcp_retries2)."""
+        return ite(
+            self.state.eq("SYN_SENT"),
+            lift(self.k.syn_retries),
+            ite(self.state.eq("SYN_RECEIVED"), lift(self.k.synack_retries), lift(self.k.retries)),
         )
 
     def tick(self, u: Updates) -> None:
