@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tcpmodel.errors import ModelError
 from tcpmodel.kernel.expr import Expr, and_, ite, lift, not_, or_
 from tcpmodel.kernel.system import Builder, System, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
@@ -44,6 +45,9 @@ class Client(Endpoint):
         self.started = b.var("a.started", BOOL, doc="a has opened a connection")
         self.hold = b.var("a.hold", IntType(0, self.msl), doc="ticks before a may open again")
         self.how = b.var("a.how", HOW, "NORMAL", doc="how the last connection ended")
+        self.reuse = bool(p["tw_reuse"])
+        if self.reuse:
+            self.tw_ticked = b.var("a.tw_ticked", BOOL, doc="a tick passed in TIME-WAIT")
 
     def to_closed(self, u: Updates, state: str | None = None) -> None:
         super().to_closed(u, state)
@@ -64,20 +68,26 @@ class Client(Endpoint):
             and_(self.how.eq("ABORT"), bool(p["reconnect_after_abort"])),
             and_(self.how.eq("CRASH"), bool(p["reconnect_after_crash"])),
         )
+
+        def opening(u: Updates) -> None:
+            iss = self.isn()
+            u.set(self.inc, ite(self.started, self.inc + 1, lift(0)))
+            u.set(self.started, True)
+            u.set(self.how, "NORMAL")
+            u.set(self.iss, iss)
+            u.set(self.irs, 0)
+            u.set(self.rcv_nxt, 0)
+            u.set(self.snd_una, iss)
+            u.set(self.snd_nxt, iss + 1)
+            u.set(self.state, st("SYN_SENT"))
+            u.set(self.timer, self.k.rto + 1)
+            u.set(self.tries, 0)
+            u.set(self.unsent, self.data)
+            net.reset_budgets(u)
+            self.emit(u, {"syn": True, "seq": iss})
+
         u = Updates()
-        iss = self.isn()
-        u.set(self.inc, ite(self.started, self.inc + 1, lift(0)))
-        u.set(self.started, True)
-        u.set(self.how, "NORMAL")
-        u.set(self.iss, iss)
-        u.set(self.snd_una, iss)
-        u.set(self.snd_nxt, iss + 1)
-        u.set(self.state, st("SYN_SENT"))
-        u.set(self.timer, self.k.rto + 1)
-        u.set(self.tries, 0)
-        u.set(self.unsent, self.data)
-        net.reset_budgets(u)
-        self.emit(u, {"syn": True, "seq": iss})
+        opening(u)
         b.action(
             "a.open",
             and_(
@@ -89,6 +99,26 @@ class Client(Endpoint):
             "RFC 9293 3.10.1 OPEN (active): <SEQ=ISS><CTL=SYN>, SYN-SENT",
             group="a.user",
         )
+        if p["tw_reuse"]:
+            # Linux tcp_tw_reuse: connect() may take over a 4-tuple in TIME-WAIT.  The new
+            # connection keeps TS.Recent, so PAWS drops the old incarnation's duplicates.
+            guard = (
+                and_(self.tw_ticked, bool(p["timestamps"])) if p["tw_reuse_guard"] else lift(True)
+            )
+            u = Updates()
+            opening(u)
+            b.action(
+                "a.reuse",
+                and_(self.state.eq("TIME_WAIT"), self.inc.lt(incs - 1), guard),
+                u,
+                "Linux tcp_tw_reuse: OPEN on a 4-tuple in TIME-WAIT"
+                + (
+                    " once the timestamp clock has ticked; TS.Recent is inherited"
+                    if p["tw_reuse_guard"]
+                    else " (without the timestamp guard)"
+                ),
+                group="a.user",
+            )
         if self.data:
             u = Updates()
             self.emit(
@@ -155,6 +185,13 @@ class Client(Endpoint):
     def tick(self, u: Updates) -> None:
         super().tick(u)
         u.set(self.hold, ite(self.hold.gt(0), self.hold - 1, self.hold))
+        if self.reuse:
+            u.set(self.tw_ticked, self.state.eq("TIME_WAIT"))
+
+    def enter_time_wait(self, u: Updates) -> None:
+        super().enter_time_wait(u)
+        if self.reuse:
+            u.set(self.tw_ticked, False)
 
 
 class Server(Endpoint):
@@ -227,13 +264,23 @@ def build(p: Mapping[str, ParamValue]) -> System:
         rfc1337=bool(p["rfc1337"]),
         rfc5961=bool(p["rfc5961"]),
         incarnations=incs,
+        timestamps=bool(p["timestamps"]),
     )
+    if p["tw_reuse"] and p["time_wait"] == 0:
+        raise ModelError("tw_reuse needs a TIME-WAIT to reuse; set time_wait above 0")
     b = Builder("connection")
     policy = str(p["isn"])
     clock = (
         b.var("isn.clock", seq, doc="the ISN clock (RFC 9293 3.4.1)") if policy != "fixed" else None
     )
     secret = int(p["isn_secret"])
+    # RFC 7323 timestamp clock: one per host, monotonic across incarnations (also across a
+    # crash: RFC 1323 B.1), kept modulo 2**seq_bits and compared like sequence numbers.
+    ts = b.var("ts.clock", seq, doc="the timestamp clock") if knobs.timestamps else None
+
+    def ts_of(host: int) -> Expr:
+        assert ts is not None
+        return ts + host * (1 << (bits - 1))
 
     def isn_of(host: int) -> Expr:
         offset = host * (1 << (bits - 1))  # the two hosts' clocks are unrelated
@@ -253,10 +300,11 @@ def build(p: Mapping[str, ParamValue]) -> System:
         int(p["loss"]),
         int(p["duplicate"]),
         bool(p["reorder"]),
+        knobs.timestamps,
     )
-    a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED")
+    a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED", lambda: ts_of(0))
     a.declare(p)
-    srv = Server(b, "b", seq, net, knobs, lambda: isn_of(1), "LISTEN")
+    srv = Server(b, "b", seq, net, knobs, lambda: isn_of(1), "LISTEN", lambda: ts_of(1))
     srv.rest = "LISTEN"  # a server listens again as soon as a connection ends
     srv.declare(p)
     for e in (a, srv):
@@ -271,6 +319,8 @@ def build(p: Mapping[str, ParamValue]) -> System:
     net.age(u)
     if clock is not None:
         u.set(clock, clock + int(p["isn_rate"]))
+    if ts is not None:
+        u.set(ts, ts + 1)
     b.action(
         "tick",
         and_(a.timer.ne(1), srv.timer.ne(1), not_(srv.ack_delayed), net.may_tick()),
@@ -365,6 +415,14 @@ PARAMS = (
     Param("syn_retries", "int", 2, "retransmissions of a SYN before giving up", 0, 8),
     Param("synack_retries", "int", 2, "retransmissions of a SYN,ACK before giving up", 0, 8),
     Param("b_active_open", "bool", False, "b may do one active OPEN (simultaneous open)"),
+    Param("timestamps", "bool", False, "RFC 7323 timestamps with PAWS; TS clock 1 per tick"),
+    Param("tw_reuse", "bool", False, "Linux tcp_tw_reuse: a may reopen from TIME-WAIT"),
+    Param(
+        "tw_reuse_guard",
+        "bool",
+        True,
+        "tw_reuse only with timestamps and after the timestamp clock ticked in TIME-WAIT",
+    ),
 )
 
 MODEL = Model(

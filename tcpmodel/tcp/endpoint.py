@@ -91,6 +91,7 @@ class Knobs:
     rfc1337: bool
     rfc5961: bool
     incarnations: int
+    timestamps: bool = False
 
 
 def st(name: str) -> Expr:
@@ -107,6 +108,7 @@ class Endpoint:
         knobs: Knobs,
         isn: Callable[[], Expr],
         initial: str,
+        ts_clock: Callable[[], Expr] | None = None,
     ) -> None:
         self.b = b
         self.name = name
@@ -137,6 +139,15 @@ class Endpoint:
             f"{name}.killed", BOOL, doc="ghost: aborted, crashed or timed out after a FIN"
         )
         self.rcv_wnd = knobs.window
+        self.ts_clock = ts_clock
+        if knobs.timestamps:
+            self.ts_recent = v(f"{name}.ts_recent", seq, doc="RFC 7323 TS.Recent")
+            self.ts_ok = v(f"{name}.ts_ok", BOOL, doc="TS.Recent holds a timestamp")
+            # RFC 7323 5.5: TS.Recent older than half the timestamp space is outdated.
+            self.ts_stale = seq.half
+            self.ts_age = v(
+                f"{name}.ts_age", IntType(0, self.ts_stale), doc="ticks since TS.Recent was set"
+            )
 
     # ---- helpers -------------------------------------------------------------------------
     def is_(self, *states: str) -> Expr:
@@ -144,7 +155,10 @@ class Endpoint:
 
     def emit(self, u: Updates, fields: dict[str, Lit]) -> None:
         """Send a segment from this endpoint, tagged with its current incarnation."""
-        self.net.send(u, self.name, {**fields, "inc": u.current(self.inc)})
+        extra: dict[str, Lit] = {"inc": u.current(self.inc)}
+        if self.k.timestamps and self.ts_clock is not None:
+            extra["ts"] = self.ts_clock()  # TSval: this host's timestamp clock (RFC 7323 3.2)
+        self.net.send(u, self.name, {**fields, **extra})
 
     def emit_ack(self, u: Updates) -> None:
         """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the values after this step's updates."""
@@ -177,6 +191,28 @@ class Endpoint:
         u.set(self.passive, False)
         u.set(self.timer, 0)
         u.set(self.tries, 0)
+        if self.k.timestamps:  # TS.Recent is discarded with the connection (RFC 1323 4.3)
+            u.set(self.ts_recent, 0)
+            u.set(self.ts_ok, False)
+            u.set(self.ts_age, 0)
+
+    def take_ts(self, u: Updates, s: Segment) -> None:
+        """TS.Recent := SEG.TSval, on a SYN or SYN,ACK that synchronises (RFC 7323 4.3)."""
+        if self.k.timestamps and s.ts is not None:
+            u.set(self.ts_recent, s.ts)
+            u.set(self.ts_ok, True)
+            u.set(self.ts_age, 0)
+
+    def paws_rejects(self, seg: Segment) -> Expr:
+        """RFC 7323 5.3 R1: a non-RST segment whose TSval is older than TS.Recent."""
+        if not self.k.timestamps or seg.ts is None:
+            return FALSE
+        return and_(
+            self.ts_ok,
+            self.ts_age.lt(self.ts_stale),
+            not_(seg.rst),
+            seq_lt(seg.ts, self.ts_recent),
+        )
 
     def enter_time_wait(self, u: Updates) -> None:
         """TIME-WAIT lasts ``time_wait`` ticks; with 0 the endpoint closes at once."""
@@ -215,6 +251,8 @@ class Endpoint:
         u = Updates()
         self.net.take(u, self.peer, slot)
         body(u, seg)
+        if set(states) <= set(SYNCHRONIZED) and case != "paws_reject":
+            guard = and_(guard, not_(self.paws_rejects(seg)))
         self.b.action(
             f"{self.name}.{case}",
             and_(seg.present, self.is_(*states), guard),
@@ -296,6 +334,7 @@ class Endpoint:
 
         def accept_syn(u: Updates, s: Segment) -> None:
             iss = self.isn()
+            self.take_ts(u, s)
             u.set(self.irs, s.seq)
             u.set(self.rcv_nxt, s.seq + 1)
             u.set(self.iss, iss)
@@ -360,6 +399,7 @@ class Endpoint:
         )
 
         def established(u: Updates, s: Segment) -> None:
+            self.take_ts(u, s)
             u.set(self.irs, s.seq)
             u.set(self.rcv_nxt, s.seq + 1)
             u.set(self.snd_una, s.ackno)
@@ -378,6 +418,7 @@ class Endpoint:
         )
 
         def simultaneous(u: Updates, s: Segment) -> None:
+            self.take_ts(u, s)
             u.set(self.irs, s.seq)
             u.set(self.rcv_nxt, s.seq + 1)
             u.set(self.state, st("SYN_RECEIVED"))
@@ -394,6 +435,16 @@ class Endpoint:
         )
 
     def _synchronized(self, i: int, seg: Segment) -> None:
+        if self.k.timestamps:
+            self.recv(
+                "paws_reject",
+                i,
+                self.paws_rejects(seg),
+                "RFC 7323 5.3 R1 (PAWS): a segment with TSval older than TS.Recent is "
+                "dropped and answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
+                lambda u, s: self.emit_ack(u),
+                SYNCHRONIZED,
+            )
         ok = self.acceptable(seg)
         dup_syn = and_(
             self.state.eq("SYN_RECEIVED"),
@@ -566,6 +617,14 @@ class Endpoint:
             rule = f"RFC 9293 3.10.7.4 fifth to eighth, {state}: ACK, data, FIN"
 
         def process(u: Updates, s: Segment, delay_ack: bool = False) -> None:
+            if self.k.timestamps and s.ts is not None:
+                # RFC 7323 4.3 R3: TS.Recent follows SEG.TSval if SEG.SEQ =< Last.ACK.sent.
+                newer = and_(
+                    seq_le(s.seq, self.rcv_nxt),
+                    or_(seq_le(self.ts_recent, s.ts), self.ts_age.ge(self.ts_stale)),
+                )
+                u.set(self.ts_recent, ite(newer, s.ts, self.ts_recent))
+                u.set(self.ts_age, ite(newer, lift(0), self.ts_age))
             una2 = ite(new_ack, s.ackno, una)
             u.set(una, una2)
             all_acked = una2.eq(nxt)
@@ -699,6 +758,9 @@ class Endpoint:
 
     def tick(self, u: Updates) -> None:
         u.set(self.timer, ite(self.timer.gt(1), self.timer - 1, self.timer))
+        if self.k.timestamps:
+            age = self.ts_age
+            u.set(age, ite(and_(self.ts_ok, age.lt(self.ts_stale)), age + 1, age))
 
     # ---- user calls ----------------------------------------------------------------------
     def add_close(self, guard: Lit = True) -> None:

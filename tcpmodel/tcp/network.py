@@ -3,10 +3,10 @@
 A channel is a `SlotArray` of ``capacity`` segments: a multiset when ``reorder`` is on (any
 segment in flight may arrive next), a FIFO queue otherwise.  A segment record holds the header
 fields the model uses (``syn``, ``ack``, ``fin``, ``rst``, ``seq``, ``ackno``, ``len``), a ghost
-``inc`` (the incarnation whose connection sent it; `tcpmodel.tcp.connection`) and its ``age``
-in ticks.  A segment is delivered, or lost, at an age of ``0 .. msl-1`` ticks: no tick makes
-it ``msl`` old (RFC 9293 3.4.1: MSL bounds a segment's life in the network), so time alone
-never loses a segment.
+``inc`` (the incarnation whose connection sent it; `tcpmodel.tcp.connection`), its ``age``
+in ticks, and with timestamps its TSval ``ts`` (RFC 7323).  A segment is delivered, or lost,
+at an age of ``0 .. msl-1`` ticks: no tick makes it ``msl`` old (RFC 9293 3.4.1: MSL bounds
+a segment's life in the network), so time alone never loses a segment.
 
 Faults are budgets per incarnation, reset when ``a`` opens a new connection: ``net.lost``
 counts segments dropped by the network, ``net.dups`` counts duplicates, each a copy of a
@@ -41,6 +41,7 @@ class Segment:
     inc: Var
     age: Var
     present: Var
+    ts: Var | None = None
 
     @property
     def seg_len(self) -> Expr:
@@ -60,9 +61,11 @@ class Network:
         loss: int,
         duplicate: int,
         reorder: bool,
+        timestamps: bool = False,
     ) -> None:
         self.msl = msl
         self.data = data
+        self.timestamps = timestamps
         self.loss = loss
         self.duplicate = duplicate
         fields: list[tuple[str, VarType]] = [
@@ -72,6 +75,7 @@ class Network:
             ("rst", BOOL),
             ("seq", seq),
             ("ackno", seq),
+            *([("ts", seq)] if timestamps else []),
             ("len", IntType(0, 1 if data else 0)),
             ("inc", IntType(0, incarnations - 1)),
             ("age", IntType(0, msl - 1)),
@@ -105,6 +109,7 @@ class Network:
             f(slot, "inc"),
             f(slot, "age"),
             f(slot, "present"),
+            f(slot, "ts") if self.timestamps else None,
         )
 
     def send(self, u: Updates, sender: str, fields: Mapping[str, Lit]) -> None:
@@ -158,6 +163,7 @@ class Network:
                         {
                             f: getattr(seg, f)
                             for f in ("syn", "ack", "fin", "rst", "seq", "ackno", "len", "inc")
+                            + (("ts",) if self.timestamps else ())
                         }
                         | {"age": seg.age},
                     )
