@@ -51,8 +51,15 @@ class Client(Endpoint):
 
     def to_closed(self, u: Updates, state: str | None = None) -> None:
         super().to_closed(u, state)
+        # Any end but a completed close (reset, R2 timeout, ABORT) is abortive: whether the
+        # client may reconnect after it is `reconnect_after_abort`.
+        u.set(self.how, "ABORT")
         u.set(self.unsent, 0)
         u.set(self.hold, ite(u.current(self.hold).gt(1), u.current(self.hold), lift(1)))
+
+    def closed_after_close(self, u: Updates) -> None:
+        super().closed_after_close(u)
+        u.set(self.how, "NORMAL")
 
     def may_reply_when_closed(self) -> Expr:
         return not_(and_(self.how.eq("CRASH"), self.hold.gt(0)))
