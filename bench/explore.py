@@ -1,4 +1,4 @@
-"""Throughput and memory of the explicit-state explorer.
+"""Throughput and memory of the explicit-state explorers (Python and native).
 
 Usage::
 
@@ -8,10 +8,13 @@ Usage::
 
 Every measurement runs in a fresh subprocess, so that its memory figures are its own: the
 process builds and compiles the model, records its resident memory, explores the whole state
-space with `tcpmodel.engines.explicit.explore` and one always-true property (nothing stops the
-search early), then reports the peak resident memory of its life (``ru_maxrss``).  ``bytes per
-state`` is ``(peak RSS - RSS before exploring) / states``: the cost of the seen set, the BFS
-levels and the ``bytes`` objects of the states, per distinct state.
+space with one always-true property (nothing stops the search early), then reports the peak
+resident memory of its life (``ru_maxrss``).  Each case is measured with the Python engine
+(`tcpmodel.engines.explicit`) and the native engine (`tcpmodel.engines.native`, compiled C; its
+compilation, cached, is done before the clock starts) in the same run, so their ratio is
+honest.  ``bytes per state`` is ``(peak RSS - RSS before exploring) / states``: the cost of the
+visited set and the BFS levels per distinct state (Python: a set of ``bytes`` objects and the
+level lists; native: the state arena, parent and action arrays, and the hash table).
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ DOC = ROOT / "docs" / "benchmarks.md"
 Params = dict[str, int | bool | str]
 
 
+ENGINES = ("explicit", "native")
+
+
 @dataclass(frozen=True)
 class Case:
     model: str
     params: Params
+    engine: str = "explicit"
 
 
 # The full run: 1-3 million reachable states each.
@@ -50,9 +57,10 @@ QUICK: tuple[Case, ...] = (
 
 HEADER = """# Benchmarks
 
-Measurements of the explicit-state explorer (`tcpmodel.engines.explicit.explore`), produced by
-`python bench/explore.py`.  Each row is one exhaustive exploration of a registered model (with one
-always-true property, so the whole reachable state space is visited), run in a fresh process:
+Measurements of the explicit-state explorers (`tcpmodel.engines.explicit.explore` in Python and
+`tcpmodel.engines.native.explore` in compiled C), produced by `python bench/explore.py`.  Each
+row is one exhaustive exploration of a registered model (with one always-true property, so the
+whole reachable state space is visited) by one engine, run in a fresh process:
 
 * **states** / **transitions**: distinct reachable states, and enabled transitions counted over
   all of them;
@@ -66,6 +74,7 @@ The figures are those of one run on the machine named; they vary with the machin
 """
 
 COLUMNS = (
+    "engine",
     "model",
     "params",
     "states",
@@ -83,17 +92,23 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def worker(model: str, params: Params) -> dict[str, float | int]:
+def worker(model: str, params: Params, engine: str) -> dict[str, float | int]:
     """One measurement, in this process (which should be fresh)."""
-    from tcpmodel.engines.explicit import explore
+    from tcpmodel.engines import explicit, native
     from tcpmodel.formula import Property
+    from tcpmodel.kernel.cgen import Native
     from tcpmodel.kernel.compile import Compiled
-    from tcpmodel.kernel.expr import TRUE
+    from tcpmodel.kernel.expr import TRUE, not_
     from tcpmodel.models import MODELS
 
     system = MODELS[model].build(params)
-    compiled = Compiled(system)
     prop = Property("true", "always", TRUE, "always(true)")
+    if engine == "native":
+        Native(system).flags([not_(prop.predicate)])  # compile (or find in the cache) off the clock
+        explore = native.explore
+    else:
+        explore = explicit.explore
+    compiled = Compiled(system)
     before = _rss_bytes()
     start, cpu = time.perf_counter(), time.process_time()
     outcomes, stats = explore(system, [prop], compiled=compiled)
@@ -111,7 +126,7 @@ def worker(model: str, params: Params) -> dict[str, float | int]:
 
 
 def measure(case: Case) -> dict[str, float | int]:
-    cmd = [sys.executable, __file__, "--worker", case.model, json.dumps(case.params)]
+    cmd = [sys.executable, __file__, "--worker", case.model, json.dumps(case.params), case.engine]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result: dict[str, float | int] = json.loads(out)
     return result
@@ -121,6 +136,7 @@ def row(case: Case, r: dict[str, float | int]) -> tuple[str, ...]:
     states = int(r["states"])
     params = ", ".join(f"{k}={v}" for k, v in case.params.items())
     return (
+        case.engine,
         case.model,
         params,
         f"{states:,}",
@@ -157,15 +173,19 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small smoke run")
     ap.add_argument("--no-append", action="store_true", help=f"do not append to {DOC.name}")
     ap.add_argument("--note", default="", help="a remark for the heading of the appended section")
-    ap.add_argument("--worker", nargs=2, metavar=("MODEL", "PARAMS"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--worker", nargs=3, metavar=("MODEL", "PARAMS", "ENGINE"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker[0], json.loads(args.worker[1]))))
+        print(json.dumps(worker(args.worker[0], json.loads(args.worker[1]), args.worker[2])))
         return
     rows = []
-    for case in QUICK if args.quick else FULL:
-        rows.append(row(case, measure(case)))
-        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    for base in QUICK if args.quick else FULL:
+        for engine in ENGINES:
+            case = Case(base.model, base.params, engine)
+            rows.append(row(case, measure(case)))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = table(rows)
     print()
     print(text, end="")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tcpmodel.engines import native
 from tcpmodel.engines.explicit import Bounds, Progress, explore
 from tcpmodel.errors import UsageError
 from tcpmodel.kernel.compile import Compiled
@@ -17,7 +18,7 @@ from tcpmodel.results import Result
 from tcpmodel.semantics import replay
 from tcpmodel.spec import Configuration, Spec
 
-ENGINES = ("explicit",)
+ENGINES = ("explicit", "native")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,8 @@ def check_spec(
         compiled = Compiled(cfg.system)
         on_progress = None if progress is None else (lambda p, lab=label: progress(lab, p))
         checks = [cfg.checks[i] for i in idx]
-        outcomes, stats = explore(
+        run = native.explore if options.engine == "native" else explore
+        outcomes, stats = run(
             cfg.system, [c.prop for c in checks], options.bounds, on_progress, compiled
         )
         for c in checks:

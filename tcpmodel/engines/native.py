@@ -1,0 +1,231 @@
+"""Explicit-state breadth-first exploration in compiled C (`tcpmodel.kernel.cgen`).
+
+The contract is that of `tcpmodel.engines.explicit.explore`, with the same results: the same
+verdicts, state and transition counts, depths, bound reasons and shortest traces.  The C driver
+stores states in discovery order, so a BFS level is a range of state indices; it expands states
+in that order and successors in action order, exactly as the Python engine does, and records for
+every state its parent and the action that discovered it, so a trace is read off the parent
+pointers (the parent is the first state of the previous level with a transition to the state,
+the state the Python engine finds by re-expansion).  Each newly discovered state is tested
+against the property predicates, and the first state (in BFS order) where each one holds is kept.
+
+Python runs the driver in chunks (`tc_run` returns at the end of a level, or at a check point,
+every 1024 expanded states of a level, once its budget is spent or the state bound is reached)
+and applies the bounds between chunks at the same check points as the Python engine: depth,
+states, time, memory (the C tables also refuse to grow past the memory bound).  The clock starts
+after the C code is compiled (compilation is cached).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from collections.abc import Sequence
+
+from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, _limit, rss_mb
+from tcpmodel.errors import UsageError
+from tcpmodel.formula import Property
+from tcpmodel.kernel.cgen import TC_CHECK, TC_ERROR, TC_FULL, TC_LEVEL, TC_MEM, Flags, Native
+from tcpmodel.kernel.compile import Compiled
+from tcpmodel.kernel.expr import not_
+from tcpmodel.kernel.system import System
+from tcpmodel.kernel.types import show
+from tcpmodel.results import Outcome, Stats, Step, Trace
+
+_NO_BOUNDS = Bounds()
+_TARGET_CHUNK_S = 0.05
+_NO_LIMIT = 2**64 - 1
+
+
+class _Search:
+    """One C search context (freed by `close`)."""
+
+    def __init__(self, native: Native, flags: Flags, undecided: int, mem_cap: int) -> None:
+        self.native = native
+        self.flags = flags  # keeps the library of the flags function loaded
+        self.lib = native.lib
+        self.ctx = self.lib.tc_new(undecided, mem_cap, flags.address)
+        if not self.ctx:
+            raise UsageError("the native engine could not allocate its tables; use less memory")
+        self._info = (ctypes.c_int64 * 12)()
+
+    def close(self) -> None:
+        if self.ctx:
+            self.lib.tc_free(self.ctx)
+            self.ctx = None
+
+    def info(self) -> list[int]:
+        self.lib.tc_info(self.ctx, self._info)
+        return list(self._info)
+
+    def check_error(self) -> None:
+        i = self.info()
+        if i[8]:
+            self.native.raise_error(i[8], i[9], i[10], i[11])
+
+    def state(self, idx: int) -> tuple[bytes, int | None, int]:
+        buf = ctypes.create_string_buffer(self.native.size)
+        action = ctypes.c_int64(0)
+        parent = int(self.lib.tc_state(self.ctx, idx, buf, ctypes.byref(action)))
+        s = buf.raw[: self.native.layout.size]
+        return s, (None if parent < 0 else parent), int(action.value)
+
+
+def explore(
+    system: System,
+    properties: Sequence[Property],
+    bounds: Bounds = _NO_BOUNDS,
+    progress: ProgressFn | None = None,
+    compiled: Compiled | None = None,
+) -> tuple[dict[str, Outcome], Stats]:
+    """Check ``properties`` on ``system`` in C; the contract of `explicit.explore`.
+
+    ``compiled`` is accepted for symmetry with the Python engine and not needed.
+    """
+    del compiled
+    preds = [not_(p.predicate) if p.kind == "always" else p.predicate for p in properties]
+    native = Native(system)
+    flags = native.flags(preds)
+    start = time.monotonic()
+    base_mem = rss_mb()
+    peak = base_mem
+    all_bits = (1 << len(properties)) - 1
+    mem_cap = _NO_LIMIT
+    if bounds.max_memory_mb is not None:
+        mem_cap = max(0, int((bounds.max_memory_mb - base_mem) * 2**20))
+    search = _Search(native, flags, all_bits, mem_cap)
+    try:
+        return _run(search, system, properties, bounds, progress, start, peak)
+    finally:
+        search.close()
+
+
+def _run(
+    search: _Search,
+    system: System,
+    properties: Sequence[Property],
+    bounds: Bounds,
+    progress: ProgressFn | None,
+    start: float,
+    peak: float,
+) -> tuple[dict[str, Outcome], Stats]:
+    lib, ctx = search.lib, search.ctx
+    stop = ""
+    for s in search.native.initial():
+        r = lib.tc_add_initial(ctx, search.native._padded(s))
+        if r == TC_ERROR:
+            search.check_error()
+        if r != 0:
+            stop = _memory_stop(search, bounds)
+            break
+    info = search.info()
+    level_bounds = [0, info[0]]  # level d holds states level_bounds[d] .. level_bounds[d+1] - 1
+    undecided = info[5]
+    frontier = info[0]
+    depth = 0
+    budget = 4096
+    max_states = _NO_LIMIT if bounds.max_states is None else bounds.max_states
+    last_report = start
+    while not stop and frontier and (undecided or not properties):
+        if bounds.max_depth is not None and depth >= bounds.max_depth:
+            stop = f"depth bound {bounds.max_depth} reached with {frontier} states unexpanded"
+            break
+        lib.tc_begin_level(ctx)
+        while True:
+            t0 = time.monotonic()
+            r = lib.tc_run(ctx, budget, max_states)
+            now = time.monotonic()
+            if r == TC_ERROR:
+                search.check_error()
+            if r == TC_LEVEL:
+                break
+            if r in (TC_MEM, TC_FULL):
+                stop = _memory_stop(search, bounds)
+                break
+            assert r == TC_CHECK
+            dt = now - t0
+            budget = max(1024, min(1 << 24, int(budget * _TARGET_CHUNK_S / max(dt, 1e-4))))
+            info = search.info()
+            stop = _limit(bounds, info[0], now - start)
+            mem = rss_mb()
+            peak = max(peak, mem)
+            if not stop and bounds.max_memory_mb is not None and mem > bounds.max_memory_mb:
+                stop = f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({mem:.0f} MiB)"
+            if progress is not None and now - last_report >= 1.0:
+                last_report = now
+                progress(Progress(info[0], depth + 1, info[4] - info[2], now - start))
+            if stop:
+                break
+        info = search.info()
+        level_bounds.append(info[0])
+        frontier = info[0] - level_bounds[-2]
+        undecided = info[5]
+        depth += 1
+        if stop:
+            break
+        now = time.monotonic()
+        stop = _limit(bounds, info[0], now - start)
+        if stop:
+            break
+        if progress is not None and now - last_report >= 1.0:
+            last_report = now
+            progress(Progress(info[0], depth, frontier, now - start))
+    info = search.info()
+    undecided = info[5]
+    complete = not frontier and not stop
+    if frontier and not undecided:
+        stop = ""  # decided early: not a bound
+    seconds = time.monotonic() - start
+    peak = max(peak, rss_mb())
+    levels = [level_bounds[d + 1] - level_bounds[d] for d in range(len(level_bounds) - 1)]
+    stats = Stats(
+        states=info[0],
+        transitions=info[1],
+        depth=max((d for d, n in enumerate(levels) if n), default=0),
+        seconds=seconds,
+        peak_memory_mb=peak,
+        complete=complete,
+    )
+    if progress is not None and seconds >= 1.0:
+        progress(Progress(info[0], stats.depth, 0, seconds))
+    out: dict[str, Outcome] = {}
+    for i, p in enumerate(properties):
+        if not undecided >> i & 1:
+            trace = _trace(search, system, int(lib.tc_hit(ctx, i)))
+            out[p.name] = Outcome("violated" if p.kind == "always" else "reachable", trace)
+        elif complete:
+            out[p.name] = Outcome("holds" if p.kind == "always" else "unreachable")
+        else:
+            out[p.name] = Outcome("unknown", reason=stop or "search stopped before a verdict")
+    return out, stats
+
+
+def _memory_stop(search: _Search, bounds: Bounds) -> str:
+    info = search.info()
+    if info[0] >= 2**32 - 2 - len(search.native.system.actions):
+        return "the native engine's limit of 2**32 states reached"
+    want = rss_mb() + max(0, info[7] - info[6]) / 2**20
+    if bounds.max_memory_mb is not None:
+        return f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({want:.0f} MiB)"
+    return f"out of memory: the native engine could not grow its tables to {want:.0f} MiB"
+
+
+def _trace(search: _Search, system: System, idx: int) -> Trace:
+    """The path of parent pointers from an initial state to state ``idx``."""
+    path: list[tuple[bytes, int | None]] = []
+    cur: int | None = idx
+    while cur is not None:
+        s, parent, action = search.state(cur)
+        path.append((s, None if parent is None else action))
+        cur = parent
+    path.reverse()
+    return Trace(tuple(_step(search.native, system, s, a) for s, a in path))
+
+
+def _step(native: Native, system: System, s: bytes, action: int | None) -> Step:
+    values = native.decode(s)
+    state = {v.name: show(v.vtype, x) for v, x in zip(system.variables, values, strict=True)}
+    if action is None:
+        return Step(None, None, state)
+    a = system.actions[action]
+    return Step(a.label, a.rule, state)
