@@ -123,8 +123,7 @@ def explore(
                 stop = _limit(bounds, len(seen), now - start)
                 mem = rss_mb()
                 peak = max(peak, mem)
-                if not stop and bounds.max_memory_mb is not None and mem > bounds.max_memory_mb:
-                    stop = f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({mem:.0f} MiB)"
+                stop = stop or memory_stop(bounds, mem)
                 if progress is not None and now - last_report >= 1.0:
                     last_report = now
                     progress(Progress(len(seen), depth + 1, len(frontier) - k, now - start))
@@ -154,17 +153,32 @@ def explore(
     )
     if progress is not None and seconds >= 1.0:
         progress(Progress(len(seen), stats.depth, 0, seconds))
+    found = {i: _trace(c, levels, s, d) for i, (s, d) in hits.items()}
+    return verdicts(properties, found, complete, stop), stats
+
+
+def verdicts(
+    properties: Sequence[Property], found: dict[int, Trace], complete: bool, stop: str
+) -> dict[str, Outcome]:
+    """The outcome of each property from what a search found (by property index), whether it
+    was exhaustive, and the bound that stopped it (the module docstring's contract)."""
     out: dict[str, Outcome] = {}
     for i, p in enumerate(properties):
-        hit = hits.get(i)
-        if hit is not None:
-            trace = _trace(c, levels, hit[0], hit[1])
+        trace = found.get(i)
+        if trace is not None:
             out[p.name] = Outcome("violated" if p.kind == "always" else "reachable", trace)
         elif complete:
             out[p.name] = Outcome("holds" if p.kind == "always" else "unreachable")
         else:
             out[p.name] = Outcome("unknown", reason=stop or "search stopped before a verdict")
-    return out, stats
+    return out
+
+
+def memory_stop(bounds: Bounds, mem: float) -> str:
+    """The reason to stop if resident memory ``mem`` (MiB) is past the bound, else ``""``."""
+    if bounds.max_memory_mb is not None and mem > bounds.max_memory_mb:
+        return f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({mem:.0f} MiB)"
+    return ""
 
 
 def _limit(bounds: Bounds, states: int, seconds: float) -> str:

@@ -22,7 +22,15 @@ import ctypes
 import time
 from collections.abc import Sequence
 
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, _limit, rss_mb
+from tcpmodel.engines.explicit import (
+    Bounds,
+    Progress,
+    ProgressFn,
+    _limit,
+    memory_stop,
+    rss_mb,
+    verdicts,
+)
 from tcpmodel.errors import UsageError
 from tcpmodel.formula import Property
 from tcpmodel.kernel.cgen import TC_CHECK, TC_ERROR, TC_FULL, TC_LEVEL, TC_MEM, Flags, Native
@@ -149,8 +157,7 @@ def _run(
             stop = _limit(bounds, info[0], now - start)
             mem = rss_mb()
             peak = max(peak, mem)
-            if not stop and bounds.max_memory_mb is not None and mem > bounds.max_memory_mb:
-                stop = f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({mem:.0f} MiB)"
+            stop = stop or memory_stop(bounds, mem)
             if progress is not None and now - last_report >= 1.0:
                 last_report = now
                 progress(Progress(info[0], depth + 1, info[4] - info[2], now - start))
@@ -188,16 +195,12 @@ def _run(
     )
     if progress is not None and seconds >= 1.0:
         progress(Progress(info[0], stats.depth, 0, seconds))
-    out: dict[str, Outcome] = {}
-    for i, p in enumerate(properties):
-        if not undecided >> i & 1:
-            trace = _trace(search, system, int(lib.tc_hit(ctx, i)))
-            out[p.name] = Outcome("violated" if p.kind == "always" else "reachable", trace)
-        elif complete:
-            out[p.name] = Outcome("holds" if p.kind == "always" else "unreachable")
-        else:
-            out[p.name] = Outcome("unknown", reason=stop or "search stopped before a verdict")
-    return out, stats
+    found = {
+        i: _trace(search, system, int(lib.tc_hit(ctx, i)))
+        for i in range(len(properties))
+        if not undecided >> i & 1
+    }
+    return verdicts(properties, found, complete, stop), stats
 
 
 def _memory_stop(search: _Search, bounds: Bounds) -> str:
