@@ -37,17 +37,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tcpmodel.errors import ModelError, UsageError
-from tcpmodel.kernel.compile import Layout, layout_of, simplify
+from tcpmodel.kernel.compile import Layout, StateCodec, layout_of, simplify
 from tcpmodel.kernel.expr import Const, Expr, Op, Var
-from tcpmodel.kernel.system import System, Value
+from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import (
     BoolType,
     EnumType,
     IntSort,
     IntType,
     SeqType,
-    decode,
-    encode,
 )
 
 Interval = tuple[int, int]
@@ -803,7 +801,7 @@ class Flags:
         return f
 
 
-class Native:
+class Native(StateCodec):
     """The compiled C successor function and BFS driver of ``system``, loaded with ctypes."""
 
     def __init__(self, system: System) -> None:
@@ -817,23 +815,6 @@ class Native:
     def flags(self, preds: Sequence[Expr]) -> Flags:
         """A function giving the bitmask of which of ``preds`` hold in a state."""
         return Flags(self, preds)
-
-    def encode(self, values: Sequence[Value]) -> bytes:
-        out = bytearray()
-        for v, w, x in zip(self.system.variables, self.layout.widths, values, strict=True):
-            out += encode(v.vtype, x).to_bytes(w, "big")
-        return bytes(out)
-
-    def decode(self, s: bytes) -> tuple[Value, ...]:
-        return tuple(
-            decode(v.vtype, int.from_bytes(s[o : o + w], "big"))
-            for v, o, w in zip(
-                self.system.variables, self.layout.offsets, self.layout.widths, strict=True
-            )
-        )
-
-    def initial(self) -> list[bytes]:
-        return list(dict.fromkeys(self.encode(v) for v in self.system.init))
 
     # -- per-state calls (tests, tools) ------------------------------------------------------
 

@@ -133,7 +133,31 @@ def layout_of(system: System) -> Layout:
     return Layout(tuple(offs), tuple(wids), pos)
 
 
-class Compiled:
+class StateCodec:
+    """Conversions between values (in variable order) and the byte states of `Layout`."""
+
+    system: System
+    layout: Layout
+
+    def encode(self, values: Sequence[Value]) -> bytes:
+        out = bytearray()
+        for v, w, x in zip(self.system.variables, self.layout.widths, values, strict=True):
+            out += encode(v.vtype, x).to_bytes(w, "big")
+        return bytes(out)
+
+    def decode(self, s: bytes) -> tuple[Value, ...]:
+        return tuple(
+            decode(v.vtype, int.from_bytes(s[o : o + w], "big"))
+            for v, o, w in zip(
+                self.system.variables, self.layout.offsets, self.layout.widths, strict=False
+            )
+        )
+
+    def initial(self) -> list[bytes]:
+        return list(dict.fromkeys(self.encode(v) for v in self.system.init))
+
+
+class Compiled(StateCodec):
     """The generated functions of one system and conversions between values and bytes."""
 
     def __init__(self, system: System) -> None:
@@ -165,23 +189,6 @@ class Compiled:
         ns: dict[str, object] = {}
         exec(compile(src, "<tcpmodel:flags>", "exec"), ns)
         return ns["flags"]  # type: ignore[return-value]
-
-    def encode(self, values: Sequence[Value]) -> bytes:
-        out = bytearray()
-        for v, w, x in zip(self.system.variables, self.layout.widths, values, strict=True):
-            out += encode(v.vtype, x).to_bytes(w, "big")
-        return bytes(out)
-
-    def decode(self, s: bytes) -> tuple[Value, ...]:
-        return tuple(
-            decode(v.vtype, int.from_bytes(s[o : o + w], "big"))
-            for v, o, w in zip(
-                self.system.variables, self.layout.offsets, self.layout.widths, strict=False
-            )
-        )
-
-    def initial(self) -> list[bytes]:
-        return list(dict.fromkeys(self.encode(v) for v in self.system.init))
 
 
 # ---------------------------------------------------------------------------------------------
