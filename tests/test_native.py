@@ -29,6 +29,7 @@ from tcpmodel.models import MODELS
 from tcpmodel.models.base import ParamValue
 from tcpmodel.results import Stats
 from tests.test_compile_equivalence import synthetic
+from tests.test_connection import SMALL as SMALL_CONNECTION
 
 if shutil.which("gcc") is None:
     pytest.skip("the native engine needs gcc, which is not installed", allow_module_level=True)
@@ -36,16 +37,6 @@ if shutil.which("gcc") is None:
 ROOT = Path(__file__).resolve().parent.parent
 NO_BOUNDS = Bounds()
 
-SMALL_CONNECTION: dict[str, ParamValue] = {
-    "incarnations": 1,
-    "loss": 0,
-    "duplicate": 0,
-    "data": 1,
-    "isn": "fixed",
-    "b_active_open": True,
-    "retries": 2,
-    "capacity": 1,
-}
 
 CONFIGS: list[tuple[str, dict[str, ParamValue]]] = [
     ("mutex", {"algorithm": "peterson"}),

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tcpmodel.formula import Property
-from tcpmodel.kernel.compile import Compiled
+from tcpmodel.kernel.compile import Compiled, StateCodec
 from tcpmodel.kernel.expr import not_
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import show
@@ -202,10 +202,11 @@ def _trace(c: Compiled, levels: list[list[bytes]], target: bytes, depth: int) ->
     acts.reverse()
     # acts[k] led from path[k] to path[k+1]; a step records the action that led to it.
     labels: list[int | None] = [None, *acts[:-1]]
-    return Trace(tuple(_step(c, s, a) for s, a in zip(path, labels, strict=True)))
+    return Trace(tuple(trace_step(c, s, a) for s, a in zip(path, labels, strict=True)))
 
 
-def _step(c: Compiled, s: bytes, action: int | None) -> Step:
+def trace_step(c: StateCodec, s: bytes, action: int | None) -> Step:
+    """State ``s`` as a trace step, with the label and rule of the action that led to it."""
     system = c.system
     values = c.decode(s)
     state = {v.name: show(v.vtype, x) for v, x in zip(system.variables, values, strict=True)}

@@ -29,6 +29,7 @@ from tcpmodel.engines.explicit import (
     _limit,
     memory_stop,
     rss_mb,
+    trace_step,
     verdicts,
 )
 from tcpmodel.errors import UsageError
@@ -37,8 +38,7 @@ from tcpmodel.kernel.cgen import TC_CHECK, TC_ERROR, TC_FULL, TC_LEVEL, TC_MEM, 
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.expr import not_
 from tcpmodel.kernel.system import System
-from tcpmodel.kernel.types import show
-from tcpmodel.results import Outcome, Stats, Step, Trace
+from tcpmodel.results import Outcome, Stats, Trace
 
 _NO_BOUNDS = Bounds()
 _TARGET_CHUNK_S = 0.05
@@ -222,13 +222,4 @@ def _trace(search: _Search, system: System, idx: int) -> Trace:
         path.append((s, None if parent is None else action))
         cur = parent
     path.reverse()
-    return Trace(tuple(_step(search.native, system, s, a) for s, a in path))
-
-
-def _step(native: Native, system: System, s: bytes, action: int | None) -> Step:
-    values = native.decode(s)
-    state = {v.name: show(v.vtype, x) for v, x in zip(system.variables, values, strict=True)}
-    if action is None:
-        return Step(None, None, state)
-    a = system.actions[action]
-    return Step(a.label, a.rule, state)
+    return Trace(tuple(trace_step(search.native, s, a) for s, a in path))
