@@ -63,16 +63,8 @@ STATE = EnumType(
         "TIME_WAIT",
     ),
 )
-SYNCHRONIZED = (
-    "SYN_RECEIVED",
-    "ESTABLISHED",
-    "FIN_WAIT_1",
-    "FIN_WAIT_2",
-    "CLOSE_WAIT",
-    "CLOSING",
-    "LAST_ACK",
-    "TIME_WAIT",
-)
+# The states handled by RFC 9293 3.10.7.4 ("Other States"): SYN-RECEIVED and every later one.
+SYNCHRONIZED = STATE.values[STATE.index("SYN_RECEIVED") :]
 FIN_SENT = ("FIN_WAIT_1", "CLOSING", "LAST_ACK")
 RECEIVES_DATA = ("ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2")
 
