@@ -67,7 +67,13 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--property", "props", multiple=True, metavar="NAME", help="Check only NAME.")
-@click.option("--engine", type=click.Choice(ENGINES), default="explicit", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="auto: native when gcc is installed, else explicit.",
+)
 @click.option("--max-depth", type=click.IntRange(min=0), help="Stop exploring past this depth.")
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
 @click.option(

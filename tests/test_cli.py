@@ -39,8 +39,14 @@ expect = "{expect}"
 """
 
 
+# The quick bundled specs, checked through the CLI; the whole folder (about 3 minutes, mostly
+# rfc9293.toml) is the main job that .ci/run runs before the tests.
+QUICK = ("alternating-bit", "mutex-peterson", "mutex-naive", "fixed-isn", "short-time-wait")
+
+
 def test_bundled_specs_meet_every_expectation(tmp_path: Path) -> None:
-    code, out, _ = run("check", str(SPECS), "--quiet", "--format", "json", "--out", str(tmp_path))
+    files = [str(SPECS / f"{name}.toml") for name in QUICK]
+    code, out, _ = run("check", *files, "--quiet", "--format", "json", "--out", str(tmp_path))
     assert code == 0, out
     doc = json.loads(out)
     results = [r for s in doc["specs"] for r in s["results"]]

@@ -27,7 +27,7 @@ SMALL: dict[str, ParamValue] = {
     "duplicate": 0,
     "data": 1,
     "isn": "fixed",
-    "b_active_open": True,
+    "b_active_open": "always",
     "retries": 2,
     "capacity": 1,
 }

@@ -48,7 +48,7 @@ CONFIGS: list[tuple[str, dict[str, ParamValue]]] = [
     ("alternating-bit", {"messages": 4, "capacity": 4, "channel": "reordering"}),
     ("alternating-bit", {"messages": 1, "capacity": 5, "channel": "reordering"}),
     ("connection", SMALL_CONNECTION),
-    ("connection", {**SMALL_CONNECTION, "b_active_open": False, "isn": "clock"}),
+    ("connection", {**SMALL_CONNECTION, "b_active_open": "never", "isn": "clock"}),
 ]
 
 

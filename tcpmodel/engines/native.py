@@ -19,6 +19,7 @@ after the C code is compiled (compilation is cached).
 from __future__ import annotations
 
 import ctypes
+import shutil
 import time
 from collections.abc import Sequence
 
@@ -77,6 +78,11 @@ class _Search:
         parent = int(self.lib.tc_state(self.ctx, idx, buf, ctypes.byref(action)))
         s = buf.raw[: self.native.layout.size]
         return s, (None if parent < 0 else parent), int(action.value)
+
+
+def compiler_available() -> bool:
+    """Whether the C compiler this engine needs is on PATH."""
+    return shutil.which("gcc") is not None
 
 
 def explore(

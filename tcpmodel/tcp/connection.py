@@ -4,7 +4,7 @@ Components (each adds variables and actions to one `Builder`):
 
 * `Client` ``a``: actively opens (OPEN), sends ``data`` units, closes, may ABORT (RST,
   SO_LINGER 0) or crash (all state lost), and reconnects on the same 4-tuple up to
-  ``incarnations`` times.  ``a.hold`` counts the ticks before it may open again: one after a
+  ``incarnations`` times.  ``a.hold`` counts the ticks before it may open again: one after an
   close (time passes between incarnations), MSL after a crash when ``quiet_time`` is on
   (RFC 9293 3.4.3), during which it sends nothing at all.
 * `Server` ``b``: LISTENs from the start and again as soon as a connection ends (RFC 9293
@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tcpmodel.errors import ModelError
-from tcpmodel.kernel.expr import Expr, and_, ite, lift, not_, or_
+from tcpmodel.kernel.expr import FALSE, TRUE, Expr, and_, enum_const, ite, lift, not_, or_
 from tcpmodel.kernel.system import Builder, System, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
 from tcpmodel.models.base import DEADLOCK_FREE, LibraryProperty, Model, Param, ParamValue
@@ -60,6 +60,13 @@ class Client(Endpoint):
     def closed_after_close(self, u: Updates) -> None:
         super().closed_after_close(u)
         u.set(self.how, "NORMAL")
+        # TIME-WAIT's ticks already separate the incarnations; without it, one tick must pass.
+        u.set(self.hold, 0 if self.k.time_wait else 1)
+
+    def on_time_wait_reset(self, u: Updates, when: Expr) -> None:
+        # The connection had closed normally, so a may reopen (after the usual tick): with
+        # rfc1337 off, TIME-WAIT assassination ends the wait early (RFC 1337 section 2).
+        u.set(self.how, ite(when, enum_const(HOW, "NORMAL"), u.current(self.how)))
 
     def may_reply_when_closed(self) -> Expr:
         return not_(and_(self.how.eq("CRASH"), self.hold.gt(0)))
@@ -148,6 +155,7 @@ class Client(Endpoint):
             )
         self.add_close()
         after_fin = self.after_fin()
+        last = self.inc.eq(incs - 1)
         if p["abort"]:
             loud = ("SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT")
             u = Updates()
@@ -157,7 +165,7 @@ class Client(Endpoint):
             u.set(self.killed, or_(self.killed, after_fin))
             b.action(
                 "a.abort",
-                self.is_(*loud),
+                and_(self.is_(*loud), or_(last, bool(p["reconnect_after_abort"]))),
                 u,
                 "RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>, CLOSED (SO_LINGER 0)",
                 group="a.user",
@@ -168,7 +176,10 @@ class Client(Endpoint):
             u.set(self.killed, or_(self.killed, after_fin))
             b.action(
                 "a.abort_quiet",
-                self.is_("SYN_SENT", "CLOSING", "LAST_ACK", "TIME_WAIT"),
+                and_(
+                    self.is_("SYN_SENT", "CLOSING", "LAST_ACK", "TIME_WAIT"),
+                    or_(last, bool(p["reconnect_after_abort"])),
+                ),
                 u,
                 "RFC 9293 3.10.5 ABORT in SYN-SENT, CLOSING, LAST-ACK or TIME-WAIT: "
                 "delete the TCB, send nothing",
@@ -182,7 +193,7 @@ class Client(Endpoint):
             u.set(self.killed, or_(self.killed, after_fin))
             b.action(
                 "a.crash",
-                not_(self.state.eq("CLOSED")),
+                and_(not_(self.state.eq("CLOSED")), or_(last, bool(p["reconnect_after_crash"]))),
                 u,
                 "host crash: all connection state is lost (RFC 9293 3.5.1)"
                 + ("; quiet time of MSL (RFC 9293 3.4.3)" if self.quiet else ""),
@@ -204,7 +215,8 @@ class Client(Endpoint):
 class Server(Endpoint):
     def declare(self, p: Mapping[str, ParamValue]) -> None:
         b = self.b
-        self.active_open = bool(p["b_active_open"])
+        self.active_open = str(p["b_active_open"])
+        self.close_first = str(p["b_close_first"])
         self.ack_delayed = b.var("b.ack_delayed", BOOL, doc="the ACK of a FIN is delayed")
         self.three_way = b.var("b.three_way", BOOL, doc="ghost: b sent FIN,ACK acking a FIN")
         self.active_used = b.var("b.active_used", BOOL, doc="b did its active OPEN")
@@ -222,7 +234,7 @@ class Server(Endpoint):
 
     def add_user_actions(self, a: Client) -> None:
         b = self.b
-        if self.active_open:
+        if self.active_open != "never":
             u = Updates()
             iss = self.isn()
             u.set(self.iss, iss)
@@ -235,13 +247,22 @@ class Server(Endpoint):
             self.emit(u, {"syn": True, "seq": iss})
             b.action(
                 "b.connect",
-                and_(self.state.eq("LISTEN"), not_(self.active_used), a.started),
+                # The simultaneous-open scenario (RFC 9293 Figure 7): b's user opens while
+                # a's SYN is on its way.  An OPEN at any other time sends a SYN that no
+                # incarnation of a is waiting for, and its duplicates outlive a's TIME-WAIT.
+                and_(
+                    self.state.eq("LISTEN"),
+                    not_(self.active_used),
+                    a.state.eq("SYN_SENT"),
+                    a.inc.eq(self.k.incarnations - 1) if self.active_open == "last" else TRUE,
+                ),
                 u,
                 "RFC 9293 3.10.1 OPEN (active) or 3.10.2 SEND in LISTEN: "
                 "<SEQ=ISS><CTL=SYN>, SYN-SENT",
                 group="b.user",
             )
-        self.add_close()
+        first = {"always": TRUE, "never": FALSE, "last": self.inc.eq(self.k.incarnations - 1)}
+        self.add_close(first[str(self.close_first)])
         u = Updates()
         u.set(self.ack_delayed, False)
         self.emit_ack(u)
@@ -328,9 +349,18 @@ def build(p: Mapping[str, ParamValue]) -> System:
         u.set(clock, clock + int(p["isn_rate"]))
     if ts is not None:
         u.set(ts, ts + 1)
+    horizon = int(p["horizon"])
+    can_tick = and_(a.timer.ne(1), srv.timer.ne(1), not_(srv.ack_delayed), net.may_tick())
+    if horizon:
+        # A bounded run: `horizon` ticks in all.  Keeping it below the ISN clock's period
+        # (2**seq_bits / isn_rate ticks) keeps the clock from wrapping, as a 32-bit clock does
+        # not within the lifetimes that matter (4.55 hours at 250,000 per second, RFC 793).
+        now = b.var("time", IntType(0, horizon), doc="ticks so far (the run's horizon)")
+        u.set(now, now + 1)
+        can_tick = and_(can_tick, now.lt(horizon))
     b.action(
         "tick",
-        and_(a.timer.ne(1), srv.timer.ne(1), not_(srv.ack_delayed), net.may_tick()),
+        can_tick,
         u,
         "time passes: segments age (none outlives MSL), timers run (a due timer fires first)",
         group="clock",
@@ -408,12 +438,23 @@ PARAMS = (
     Param("rfc1337", "bool", True, "TIME-WAIT ignores RST (RFC 1337 F1)"),
     Param("rfc5961", "bool", False, "RST and SYN need exact RCV.NXT, else challenge ACK"),
     Param("quiet_time", "bool", True, "after a crash, send nothing for MSL (RFC 9293 3.4.3)"),
+    Param("horizon", "int", 0, "ticks a run may last (0: unbounded)", 0, 255),
     Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
     Param("loss", "int", 1, "segments the network may lose per incarnation", 0, 4),
     Param("duplicate", "int", 1, "segments the network may duplicate per incarnation", 0, 4),
     Param("reorder", "bool", True, "the network may reorder segments"),
-    Param("abort", "bool", False, "a may ABORT (RST, SO_LINGER 0)"),
-    Param("crash", "bool", False, "a may crash (all state lost)"),
+    Param(
+        "abort",
+        "bool",
+        False,
+        "a may ABORT (RST, SO_LINGER 0): in the last incarnation, or in any if it may reconnect",
+    ),
+    Param(
+        "crash",
+        "bool",
+        False,
+        "a may crash (all state lost): in the last incarnation, or in any if it may reconnect",
+    ),
     Param("reconnect_after_abort", "bool", False, "a may reconnect after an ABORT"),
     Param("reconnect_after_crash", "bool", False, "a may reconnect after a crash"),
     Param("rto", "int", 1, "initial retransmission timeout, ticks", 1, 16),
@@ -421,7 +462,20 @@ PARAMS = (
     Param("retries", "int", 2, "retransmissions of data or FIN before giving up (R2)", 0, 8),
     Param("syn_retries", "int", 2, "retransmissions of a SYN before giving up", 0, 8),
     Param("synack_retries", "int", 2, "retransmissions of a SYN,ACK before giving up", 0, 8),
-    Param("b_active_open", "bool", False, "b may do one active OPEN (simultaneous open)"),
+    Param(
+        "b_active_open",
+        "choice",
+        "never",
+        "when b may do one active OPEN (simultaneous open)",
+        choices=("always", "last", "never"),
+    ),
+    Param(
+        "b_close_first",
+        "choice",
+        "always",
+        "when b may CLOSE before a's FIN (and so hold the TIME-WAIT)",
+        choices=("always", "last", "never"),
+    ),
     Param("timestamps", "bool", False, "RFC 7323 timestamps with PAWS; TS clock 1 per tick"),
     Param("tw_reuse", "bool", False, "Linux tcp_tw_reuse: a may reopen from TIME-WAIT"),
     Param(

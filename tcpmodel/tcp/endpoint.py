@@ -215,6 +215,9 @@ class Endpoint:
             u.set(self.timer, self.k.time_wait + 1)
             u.set(self.tries, 0)
 
+    def on_time_wait_reset(self, u: Updates, when: Expr) -> None:
+        """Hook: extra effects of an RST that ends TIME-WAIT early (when ``when`` holds)."""
+
     def closed_after_close(self, u: Updates) -> None:
         """Hook: where the endpoint goes after a completed close (models may extend it)."""
         self.to_closed(u)
@@ -525,8 +528,11 @@ class Endpoint:
         def reset(u: Updates, s: Segment) -> None:
             u.set(self.fin_reset, or_(self.fin_reset, self.state.eq("LAST_ACK")))
             back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
+            in_time_wait = self.state.eq("TIME_WAIT")
             self.to_closed(u)
             u.set(self.state, ite(back_to_listen, st("LISTEN"), st(self.rest)))
+            # In TIME-WAIT the close had completed: an RST only cuts the wait short (RFC 1337).
+            self.on_time_wait_reset(u, in_time_wait)
 
         self.recv(
             "reset",
@@ -755,7 +761,9 @@ class Endpoint:
             u.set(age, ite(and_(self.ts_ok, age.lt(self.ts_stale)), age + 1, age))
 
     # ---- user calls ----------------------------------------------------------------------
-    def add_close(self, guard: Lit = True) -> None:
+    def add_close(self, first: Lit = True) -> None:
+        """CLOSE in each state that allows it; `first` guards the active close (before any FIN
+        was received), which is what puts this end in TIME-WAIT."""
         for state, nxt in (
             ("ESTABLISHED", "FIN_WAIT_1"),
             ("SYN_RECEIVED", "FIN_WAIT_1"),
@@ -771,7 +779,12 @@ class Endpoint:
             visible = not_(self.passive) if state == "SYN_RECEIVED" else TRUE
             self.b.action(
                 f"{self.name}.close",
-                and_(self.state.eq(state), visible, self.can_close(), guard),
+                and_(
+                    self.state.eq(state),
+                    visible,
+                    self.can_close(),
+                    TRUE if state == "CLOSE_WAIT" else first,
+                ),
                 u,
                 f"RFC 9293 3.10.4 CLOSE in {state}: send FIN, {nxt}",
                 {"from": state},

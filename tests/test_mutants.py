@@ -1,0 +1,99 @@
+"""Mutants: every `holds` in the bundled specs must rest on a protection that matters.
+
+For each configuration with a `holds` expectation, the table below names the protection and a
+mutation that removes it (a shorter TIME-WAIT, RFC 1337 F1 off, no quiet time, no timestamp
+guard).  The mutated configuration is checked at the same bounds (same horizon, budgets,
+sequence space) and every listed property must come back `violated`, with a counterexample
+that replays.  A `holds` that no mutant covers fails `test_every_holds_is_covered`, so a new
+spec cannot add an unexamined "holds".
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tcpmodel.check import Options, check_spec
+from tcpmodel.spec import load, spec_files
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+TW = ["no-old-data", "no-old-fin"]
+FOUR = ["no-old-data", "no-old-fin", "clean-close", "isn-agreement"]
+
+# (spec, variant, mutation, properties the mutation must violate)
+MUTANTS: list[tuple[str, str | None, dict[str, Any], list[str]]] = [
+    *(
+        m
+        for v in (None, "simultaneous-open", "server-closes-first")
+        for m in (
+            ("rfc9293", v, {"time_wait": 1}, TW),  # TIME-WAIT shorter than MSL
+            ("rfc9293", v, {"time_wait": 0}, ["clean-close"]),  # no TIME-WAIT
+            ("rfc9293", v, {"rfc1337": False}, ["isn-agreement"]),  # F1 off: H2
+        )
+    ),
+    ("twa-f1", None, {"rfc1337": False}, FOUR),
+    ("no-time-wait", "time-wait-2msl", {"time_wait": 0}, FOUR),
+    ("tw-reuse", None, {"tw_reuse_guard": False}, TW),
+    (
+        "crash-reconnect",
+        None,
+        {"quiet_time": False},
+        ["no-old-data", "no-old-fin", "isn-agreement"],
+    ),
+]
+
+
+def _params(spec: str, variant: str | None) -> dict[str, Any]:
+    doc = tomllib.loads((SPECS / f"{spec}.toml").read_text())
+    params = dict(doc.get("params", {}))
+    if variant is not None:
+        (v,) = [v for v in doc.get("variant", []) if v["name"] == variant]
+        params.update(v.get("params", {}))
+    return params
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "variant", "mutation", "props"),
+    MUTANTS,
+    ids=[
+        f"{s}{'/' + v if v else ''}:{','.join(f'{k}={x}' for k, x in m.items())}"
+        for s, v, m, _ in MUTANTS
+    ],
+)
+def test_mutant_is_violated(
+    spec: str, variant: str | None, mutation: dict[str, Any], props: list[str], tmp_path: Path
+) -> None:
+    params = _params(spec, variant) | mutation
+    text = f'[spec]\nname = "{spec}-mutant"\nmodel = "connection"\n\n[params]\n'
+    text += "".join(f"{k} = {_toml(v)}\n" for k, v in params.items())
+    text += "".join(f'\n[[property]]\nname = "{p}"\nexpect = "violated"\n' for p in props)
+    path = tmp_path / "mutant.toml"
+    path.write_text(text)
+    results = check_spec(load(path), Options())
+    assert {r.prop: r.verdict for r in results} == dict.fromkeys(props, "violated")
+    assert all(r.trace is not None and r.trace.steps for r in results)
+
+
+def test_every_holds_is_covered() -> None:
+    covered = {(s, v, p) for s, v, _, props in MUTANTS for p in props}
+    missing = [
+        (s.name, cfg.variant, c.prop.name)
+        for s in (load(f) for f in spec_files([str(SPECS)]))
+        if s.model.name == "connection"
+        for cfg in s.configurations
+        for c in cfg.checks
+        if c.expect == "holds" and (s.name, cfg.variant, c.prop.name) not in covered
+    ]
+    assert missing == []
