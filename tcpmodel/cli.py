@@ -6,6 +6,7 @@ spec error (one line on stderr, no traceback); 3 a verdict is ``unknown`` (a bou
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -180,6 +181,105 @@ def list_(paths: Sequence[str]) -> None:
             for c in cfg.checks:
                 t.add_row(cfg.variant or "-", c.prop.name, c.prop.formula, c.expect)
         console.print(t)
+
+
+RENDER_FORMATS = ("svg", "png", "dot", "txt", "json")
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC")
+@click.option("--property", "prop", required=True, metavar="NAME", help="The property to draw.")
+@click.option("--variant", metavar="V", help="A variant of the spec (default: the base).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(RENDER_FORMATS),
+    default="svg",
+    show_default=True,
+    help="svg/png: ladder diagram (needs Graphviz dot); dot; txt: step table; json: ITF.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Output file (default: <spec>[.<variant>].<property>.<ext> here).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def render(
+    spec_path: str, prop: str, variant: str | None, fmt: str, output: str | None, quiet: bool
+) -> None:
+    """Draw the counterexample or witness of one property of SPEC."""
+    # Imported here: `tcpmodel check` never needs the renderers.
+    from tcpmodel import render as rendering
+    from tcpmodel.render import graphviz, itf, ladder, text
+
+    spec = _load_all([spec_path])[0]
+    cfgs = [c for c in spec.configurations if c.variant == variant]
+    if not cfgs:
+        names = ", ".join(c.variant for c in spec.configurations if c.variant) or "none"
+        _fail(UsageError(f"--variant {variant}: {spec.file} has no such variant; known: {names}"))
+    cfg = cfgs[0]
+    known = [c.prop.name for c in cfg.checks]
+    if prop not in known:
+        _fail(
+            UsageError(
+                f"--property {prop}: {spec.name}{'/' + variant if variant else ''} has no such "
+                f"property; known: {', '.join(known)}"
+            )
+        )
+    progress = None if quiet else _Progress()
+    try:
+        (r,) = check_spec(
+            dataclasses.replace(spec, configurations=(cfg,)),
+            Options(only=frozenset({prop})),
+            progress,
+        )
+    except TcpModelError as e:
+        _fail(e)
+    if progress is not None:
+        progress.done()
+    if r.trace is None:
+        why = f": {r.reason}" if r.reason else ""
+        _fail(
+            UsageError(
+                f"{r.spec} {r.case_name}: verdict {r.verdict}{why}; "
+                "there is no counterexample or witness to draw"
+            )
+        )
+    stem = ".".join(x for x in (spec.name, variant, prop) if x)
+    path = Path(output) if output else Path(f"{stem}.{fmt}")
+    lines = rendering.caption(r)
+    try:
+        if fmt == "json":
+            data: str | bytes = itf.dumps(
+                r.trace, {"source": spec.file, "description": "\n".join(lines)}
+            )
+        elif fmt == "txt":
+            data = text.table(r.trace, lines)
+        else:
+            data = ladder.ladder(r.trace, lines)
+            if fmt != "dot":
+                dot_text = data
+                try:
+                    data = graphviz.render(dot_text, fmt)
+                except UsageError as e:
+                    kept = path.with_suffix(".dot")
+                    _write(kept, dot_text)
+                    _fail(UsageError(f"{e}; wrote {kept}"))
+    except TcpModelError as e:
+        _fail(e)
+    _write(path, data)
+    click.echo(f"{r.spec} {r.case_name}: {r.verdict}, {len(r.trace) - 1} steps: wrote {path}")
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data)
+    except OSError as e:
+        _fail(UsageError(f"{path}: cannot write: {e.strerror}"))
 
 
 def _load_all(paths: Sequence[str]) -> list[Spec]:

@@ -1,0 +1,239 @@
+"""Counterexample diagrams: segment flow, the DOT ladder (golden file), text, ITF, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from functools import cache
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tcpmodel.check import Options, check_spec
+from tcpmodel.cli import main
+from tcpmodel.errors import UsageError
+from tcpmodel.render import caption, graphviz, itf, ladder, text
+from tcpmodel.render.flow import CHANNEL, flow, segments_in
+from tcpmodel.results import Result, Trace
+from tcpmodel.semantics import replay
+from tcpmodel.spec import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+GOLDEN = ROOT / "tests" / "golden"
+
+# A witness with a loss, a duplicate and a tick: fixed-isn's parameters with a loss budget.
+FAULTS = """
+[spec]
+name = "faults"
+model = "connection"
+[params]
+isn = "fixed"
+incarnations = 1
+data = 1
+loss = 1
+duplicate = 1
+[[property]]
+name = "dup-and-loss"
+formula = "reachable(net.dups == 1 and net.lost == 1 and b.state == ESTABLISHED)"
+expect = "reachable"
+"""
+
+
+@cache
+def result(path: Path, prop: str) -> Result:
+    (r,) = check_spec(load(path), Options(only=frozenset({prop})))
+    assert r.trace is not None
+    return r
+
+
+def fixed_isn() -> Result:
+    return result(SPECS / "fixed-isn.toml", "no-old-data")
+
+
+@cache
+def faults_file(tmp: Path) -> Path:
+    p = tmp / "faults.toml"
+    p.write_text(FAULTS)
+    return p
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory: pytest.TempPathFactory) -> Result:
+    return result(faults_file(tmp_path_factory.mktemp("faults")), "dup-and-loss")
+
+
+def trace_of(r: Result) -> Trace:
+    assert r.trace is not None
+    return r.trace
+
+
+def check_flow_matches_channels(t: Trace) -> None:
+    """After every step, the segments the flow has in flight are exactly the channels'."""
+    f = flow(t)
+    for k, step in enumerate(t.steps):
+        for x, ch in CHANNEL.items():
+            want = sorted(str(fields) for fields, _ in segments_in(step.state, ch))
+            got = sorted(str(s.fields) for s in f.in_flight(k) if s.sender == x)
+            assert got == want, (k, x)
+
+
+def test_flow_of_the_fixed_isn_counterexample() -> None:
+    t = trace_of(fixed_isn())
+    check_flow_matches_channels(t)
+    f = flow(t)
+    data = [s for s in f.segments if s.fields.len == 1]
+    assert len(data) == 1
+    (old,) = data
+    # The data segment of incarnation 0, sent before the crash, arrives in the last step.
+    assert (old.sender, old.inc, old.fate, old.end, old.old) == ("a", 0, "delivered", 13, True)
+    assert old.label() == "<SEQ=1><ACK=5><CTL=ACK><LEN=1>"
+    assert [e.text for e in f.at(6)] == ["CRASH", "CLOSED"]
+    assert any(e.kind == "tick" for e in f.at(8))
+
+
+def test_flow_sees_losses_and_duplicates(faults: Result) -> None:
+    t = trace_of(faults)
+    check_flow_matches_channels(t)
+    f = flow(t)
+    assert [s.fate for s in f.segments].count("lost") == 1
+    (copy,) = [s for s in f.segments if s.duplicate]
+    original = f.segments[copy.duplicate_of - 1] if copy.duplicate_of else None
+    assert original is not None and original.fields == copy.fields
+    dot = ladder.ladder(t, caption(faults))
+    assert 'label="X"' in dot and "dashed" in dot
+
+
+def test_ladder_matches_the_golden_file() -> None:
+    r = fixed_isn()
+    dot = ladder.ladder(trace_of(r), caption(r))
+    assert dot == ladder.ladder(trace_of(r), caption(r))
+    golden = GOLDEN / "fixed-isn.no-old-data.dot"
+    assert dot.encode() == golden.read_bytes(), (
+        "the ladder changed; if on purpose, regenerate with "
+        "`tcpmodel render specs/fixed-isn.toml --property no-old-data --format dot "
+        f"-o {golden.relative_to(ROOT)}`"
+    )
+
+
+def test_ladder_names_every_segment_and_state() -> None:
+    r = fixed_isn()
+    t = trace_of(r)
+    dot = ladder.ladder(t, caption(r))
+    for s in flow(t).segments:
+        assert ladder.quote(s.label())[1:-1] in dot
+    for step in t.steps:
+        assert str(step.state["a.state"]) in dot and str(step.state["b.state"]) in dot
+    assert "no-old-data" in dot and "violated" in dot and "3.10.7.4" in dot
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_svg_names_every_segment_and_state() -> None:
+    r = fixed_isn()
+    t = trace_of(r)
+    svg = graphviz.render(ladder.ladder(t, caption(r)), "svg").decode()
+    for s in flow(t).segments:
+        assert s.label().replace("<", "&lt;").replace(">", "&gt;") in svg
+    for name in ("SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "LISTEN", "CLOSED"):
+        assert name in svg
+    assert graphviz.render(ladder.ladder(t, caption(r)), "png").startswith(b"\x89PNG")
+
+
+def test_missing_dot_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    with pytest.raises(UsageError, match="apt-get install graphviz"):
+        graphviz.render("digraph {}", "svg")
+
+
+def test_text_table() -> None:
+    r = fixed_isn()
+    out = text.table(trace_of(r), caption(r))
+    assert "b.ack_syn_received(slot=0)" in out and "FIN_WAIT_1" in out
+    assert "#4 a->b <SEQ=1><ACK=5><CTL=ACK><LEN=1>: sent at step 5, delivered at step 13" in out
+
+
+def test_itf_round_trip_replays(faults: Result) -> None:
+    for r in (fixed_isn(), faults):
+        t = trace_of(r)
+        doc = json.loads(itf.dumps(t, {"source": r.file}))
+        assert doc["states"][0]["#meta"]["index"] == 0 and "loop" not in doc
+        assert doc["states"][1]["a.state"] == "SYN_SENT"
+        assert doc["states"][1]["a.snd_nxt"] == {"#bigint": "1"}
+        assert doc["states"][1]["a.started"] is True
+        back = itf.loads(json.dumps(doc))
+        assert back == t
+        cfg = load(Path(r.file)).configurations[0]
+        replay(cfg.system, back)
+
+
+def test_itf_keeps_a_loop_and_rejects_garbage() -> None:
+    t = dataclasses.replace(trace_of(fixed_isn()), loop=2)
+    assert itf.loads(itf.dumps(t)) == t
+    with pytest.raises(UsageError, match="ITF"):
+        itf.loads('{"vars": ["x"], "states": [{"x": 1.5}]}')
+
+
+def test_ladder_refuses_other_models() -> None:
+    r = result(SPECS / "mutex-naive.toml", "mutual-exclusion")
+    with pytest.raises(UsageError, match="connection"):
+        ladder.ladder(trace_of(r))
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(main, list(args))
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_cli_render_writes_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = str(SPECS / "fixed-isn.toml")
+    code, out, err = run("render", spec, "--property", "no-old-data", "--format", "dot", "-q")
+    assert code == 0, err
+    dot = tmp_path / "fixed-isn.no-old-data.dot"
+    assert dot.read_bytes() == (GOLDEN / "fixed-isn.no-old-data.dot").read_bytes()
+    assert "wrote fixed-isn.no-old-data.dot" in out
+    for fmt in ("txt", "json"):
+        target = tmp_path / f"h.{fmt}"
+        code, _, err = run(
+            "render", spec, "--property", "handshake", "--format", fmt, "-o", str(target), "-q"
+        )
+        assert code == 0, err
+        assert "ESTABLISHED" in target.read_text()
+    if shutil.which("dot") is not None:
+        code, _, err = run("render", spec, "--property", "no-old-data", "-q")
+        assert code == 0, err
+        assert (tmp_path / "fixed-isn.no-old-data.svg").read_text().lstrip().startswith("<")
+
+
+def test_cli_render_without_dot_keeps_the_dot_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    spec = str(SPECS / "fixed-isn.toml")
+    code, _, err = run("render", spec, "--property", "no-old-data", "--format", "png", "-q")
+    assert code == 2
+    assert "apt-get install graphviz" in err and "fixed-isn.no-old-data.dot" in err
+    assert (tmp_path / "fixed-isn.no-old-data.dot").exists()
+    assert not (tmp_path / "fixed-isn.no-old-data.png").exists()
+
+
+def test_cli_render_without_a_trace_exits_2(tmp_path: Path) -> None:
+    code, _, err = run(
+        "render", str(SPECS / "mutex-peterson.toml"), "--property", "mutual-exclusion",
+        "-o", str(tmp_path / "x.svg"), "-q",
+    )  # fmt: skip
+    assert code == 2
+    assert "holds" in err and "no counterexample or witness" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_cli_render_unknown_property_or_variant_exits_2() -> None:
+    spec = str(SPECS / "fixed-isn.toml")
+    code, _, err = run("render", spec, "--property", "nope", "-q")
+    assert code == 2 and "known: no-old-data, handshake" in err
+    code, _, err = run("render", spec, "--property", "handshake", "--variant", "v", "-q")
+    assert code == 2 and "no such variant" in err
