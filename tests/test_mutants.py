@@ -44,6 +44,7 @@ MUTANTS: list[tuple[str, str | None, dict[str, Any], list[str]]] = [
         {"quiet_time": False},
         ["no-old-data", "no-old-fin", "isn-agreement"],
     ),
+    ("server-time-wait", None, {"time_wait": 1}, ["no-old-data", "no-old-fin", "isn-agreement"]),
 ]
 
 

@@ -10,7 +10,9 @@ Components (each adds variables and actions to one `Builder`):
 * `Server` ``b``: LISTENs from the start and again as soon as a connection ends (RFC 9293
   3.10.1 passive OPEN; its CLOSED instant is not a state of its own), may do one active OPEN
   from LISTEN (SEND in LISTEN, for simultaneous open), closes passively or first, and may
-  delay the ACK of a FIN so that it rides on its own FIN (three-way close).
+  delay the ACK of a FIN so that it rides on its own FIN (three-way close).  With
+  ``syn_in_time_wait = "rfc6191"`` a newer SYN reaching it in TIME-WAIT opens the next
+  connection at once (RFC 6191), as LISTEN would.
 * `Network` (`tcpmodel.tcp.network`): loss, duplication, reordering, MSL.
 * the clock: ``tick`` ages segments and runs timers; timers are urgent (no tick while one is
   due), and the ISN clock ``isn.clock`` advances ``isn_rate`` per tick modulo 2**seq_bits.
@@ -293,6 +295,8 @@ def build(p: Mapping[str, ParamValue]) -> System:
         rfc5961=bool(p["rfc5961"]),
         incarnations=incs,
         timestamps=bool(p["timestamps"]),
+        syn_in_time_wait=str(p["syn_in_time_wait"]),
+        retries_unlimited=bool(p["retries_unlimited"]),
     )
     if p["tw_reuse"] and p["time_wait"] == 0:
         raise ModelError("tw_reuse needs a TIME-WAIT to reuse; set time_wait above 0")
@@ -437,6 +441,14 @@ PARAMS = (
     Param("time_wait", "int_or_choice", "2msl", "TIME-WAIT length in ticks", 0, 64, ("2msl",)),
     Param("rfc1337", "bool", True, "TIME-WAIT ignores RST (RFC 1337 F1)"),
     Param("rfc5961", "bool", False, "RST and SYN need exact RCV.NXT, else challenge ACK"),
+    Param(
+        "syn_in_time_wait",
+        "choice",
+        "off",
+        "a SYN reaching b in TIME-WAIT: off (as in any synchronized state) or rfc6191 (a newer "
+        "SYN opens a new connection, RFC 6191; an older one is dropped silently)",
+        choices=("off", "rfc6191"),
+    ),
     Param("quiet_time", "bool", True, "after a crash, send nothing for MSL (RFC 9293 3.4.3)"),
     Param("horizon", "int", 0, "ticks a run may last (0: unbounded)", 0, 255),
     Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
@@ -462,6 +474,12 @@ PARAMS = (
     Param("retries", "int", 2, "retransmissions of data or FIN before giving up (R2)", 0, 8),
     Param("syn_retries", "int", 2, "retransmissions of a SYN before giving up", 0, 8),
     Param("synack_retries", "int", 2, "retransmissions of a SYN,ACK before giving up", 0, 8),
+    Param(
+        "retries_unlimited",
+        "bool",
+        False,
+        "retransmit SYN, SYN,ACK, data and FIN forever (no R2 give-up), RTO capped at rto_max",
+    ),
     Param(
         "b_active_open",
         "choice",

@@ -84,6 +84,8 @@ class Knobs:
     rfc5961: bool
     incarnations: int
     timestamps: bool = False
+    syn_in_time_wait: str = "off"  # "off" (RFC 9293 3.10.7.4) or "rfc6191"
+    retries_unlimited: bool = False
 
 
 def st(name: str) -> Expr:
@@ -121,7 +123,12 @@ class Endpoint:
         self.inc = v(f"{name}.inc", IntType(0, knobs.incarnations - 1), doc="incarnation (ghost)")
         tmax = max(knobs.rto_max, knobs.time_wait) + 1
         self.timer = v(f"{name}.timer", IntType(0, tmax), doc="0 off, 1 due, k: due in k-1 ticks")
-        most = max(knobs.retries, knobs.syn_retries, knobs.synack_retries)
+        if knobs.retries_unlimited:
+            # Never give up: ``tries`` only selects the RTO, so it saturates where the doubled
+            # RTO reaches rto_max (rto << most >= rto_max) and the state space stays finite.
+            most = next(n for n in range(64) if knobs.rto << n >= knobs.rto_max)
+        else:
+            most = max(knobs.retries, knobs.syn_retries, knobs.synack_retries)
         self.most_tries = most
         self.tries = v(f"{name}.tries", IntType(0, most), doc="retransmissions so far")
         self.old_data = v(f"{name}.old_data", BOOL, doc="ghost: accepted data of an older one")
@@ -240,13 +247,15 @@ class Endpoint:
         rule: str,
         body: Callable[[Updates, Segment], None],
         states: tuple[str, ...],
+        paws: bool = True,
     ) -> None:
-        """One delivery action: the peer's segment in ``slot`` arrives in one of ``states``."""
+        """One delivery action: the peer's segment in ``slot`` arrives in one of ``states``;
+        in synchronized states PAWS rejects it first unless ``paws`` is off."""
         seg = self.net.segment(self.peer, slot)
         u = Updates()
         self.net.take(u, self.peer, slot)
         body(u, seg)
-        if set(states) <= set(SYNCHRONIZED) and case != "paws_reject":
+        if paws and set(states) <= set(SYNCHRONIZED) and case != "paws_reject":
             guard = and_(guard, not_(self.paws_rejects(seg)))
         self.b.action(
             f"{self.name}.{case}",
@@ -327,27 +336,12 @@ class Endpoint:
             L,
         )
 
-        def accept_syn(u: Updates, s: Segment) -> None:
-            iss = self.isn()
-            self.take_ts(u, s)
-            u.set(self.irs, s.seq)
-            u.set(self.rcv_nxt, s.seq + 1)
-            u.set(self.iss, iss)
-            u.set(self.snd_una, iss)
-            u.set(self.snd_nxt, iss + 1)
-            u.set(self.state, st("SYN_RECEIVED"))
-            u.set(self.passive, True)
-            u.set(self.inc, s.inc)
-            u.set(self.timer, self.k.rto + 1)
-            u.set(self.tries, 0)
-            self.emit(u, {"syn": True, "ack": True, "seq": iss, "ackno": s.seq + 1})
-
         self.recv(
             "listen_syn",
             i,
             and_(not_(seg.rst), not_(seg.ack), seg.syn),
             "RFC 9293 3.10.7.2 LISTEN: SYN -> <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SYN-RECEIVED",
-            accept_syn,
+            self.accept_syn,
             L,
         )
         self.recv(
@@ -358,6 +352,24 @@ class Endpoint:
             lambda u, s: None,
             L,
         )
+
+    def accept_syn(self, u: Updates, s: Segment) -> None:
+        """A SYN opens a connection passively (RFC 9293 3.10.7.2 LISTEN): ISS from the ISN
+        policy, <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK>, SYN-RECEIVED; ``inc`` takes the SYN's
+        tag."""
+        iss = self.isn()
+        self.take_ts(u, s)
+        u.set(self.irs, s.seq)
+        u.set(self.rcv_nxt, s.seq + 1)
+        u.set(self.iss, iss)
+        u.set(self.snd_una, iss)
+        u.set(self.snd_nxt, iss + 1)
+        u.set(self.state, st("SYN_RECEIVED"))
+        u.set(self.passive, True)
+        u.set(self.inc, s.inc)
+        u.set(self.timer, self.k.rto + 1)
+        u.set(self.tries, 0)
+        self.emit(u, {"syn": True, "ack": True, "seq": iss, "ackno": s.seq + 1})
 
     def _syn_sent(self, i: int, seg: Segment) -> None:
         S = ("SYN_SENT",)
@@ -429,12 +441,68 @@ class Endpoint:
             S,
         )
 
+    def rfc6191(self) -> bool:
+        """Whether a SYN in TIME-WAIT may open a new connection (RFC 6191): only for an
+        endpoint that listens again after a connection ends (the server)."""
+        return self.k.syn_in_time_wait == "rfc6191" and self.rest == "LISTEN"
+
+    def newer_syn(self, seg: Segment) -> Expr:
+        """RFC 6191 section 2: the SYN belongs to a newer incarnation than the one in TIME-WAIT.
+
+        With a valid TS.Recent (set, and not outdated: RFC 7323 5.5), its TSval is above
+        TS.Recent, or equal to it with SEG.SEQ above RCV.NXT; otherwise SEG.SEQ is above
+        RCV.NXT."""
+        by_seq = seq_lt(self.rcv_nxt, seg.seq)
+        if not self.k.timestamps or seg.ts is None:
+            return by_seq
+        valid = and_(self.ts_ok, self.ts_age.lt(self.ts_stale))
+        by_ts = or_(seq_lt(self.ts_recent, seg.ts), and_(seg.ts.eq(self.ts_recent), by_seq))
+        return or_(and_(valid, by_ts), and_(not_(valid), by_seq))
+
+    def _time_wait_syn(self, i: int, seg: Segment, tw_syn: Expr) -> None:
+        """RFC 6191: a SYN (no ACK, no RST) in TIME-WAIT, decided before acceptability and
+        PAWS.  The condition (2) of RFC 9293 MAY-2, going back to TIME-WAIT if the SYN turns
+        out to be an old duplicate, is not modelled (Linux cannot do it either)."""
+        newer = self.newer_syn(seg)
+
+        def reopen(u: Updates, s: Segment) -> None:
+            self.closed_after_close(u)  # the TIME-WAIT connection is deleted
+            self.accept_syn(u, s)  # and the SYN is processed as LISTEN would
+
+        self.recv(
+            "time_wait_syn_accept",
+            i,
+            and_(tw_syn, newer),
+            "RFC 6191 2 (RFC 9293 3.6.1 MAY-2): a SYN in TIME-WAIT with a newer timestamp (or "
+            "higher sequence number) opens a new connection: the TIME-WAIT connection is "
+            "deleted, and as in LISTEN <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SYN-RECEIVED",
+            reopen,
+            ("TIME_WAIT",),
+            paws=False,
+        )
+        self.recv(
+            "time_wait_syn_drop",
+            i,
+            and_(tw_syn, not_(newer)),
+            "RFC 6191 2: a SYN in TIME-WAIT that is not newer (older timestamp, or sequence "
+            "number not above RCV.NXT) is silently dropped; TIME-WAIT continues",
+            lambda u, s: None,
+            ("TIME_WAIT",),
+            paws=False,
+        )
+
     def _synchronized(self, i: int, seg: Segment) -> None:
+        # With RFC 6191 a SYN in TIME-WAIT has rules of its own (`_time_wait_syn`): no PAWS,
+        # no acceptability test, no challenge ACK or RST.
+        tw_syn: Expr | None = None
+        if self.rfc6191():
+            tw_syn = and_(self.state.eq("TIME_WAIT"), seg.syn, not_(seg.ack), not_(seg.rst))
         if self.k.timestamps:
+            paws = self.paws_rejects(seg)
             self.recv(
                 "paws_reject",
                 i,
-                self.paws_rejects(seg),
+                paws if tw_syn is None else and_(paws, not_(tw_syn)),
                 "RFC 7323 5.3 R1 (PAWS): a segment with TSval older than TS.Recent is "
                 "dropped and answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
                 lambda u, s: self.emit_ack(u),
@@ -455,7 +523,9 @@ class Endpoint:
             not_(seg.syn),
             (seg.seq + seg.seg_len).eq(self.rcv_nxt),
         )
-        special = or_(dup_syn, tw_fin)
+        special = or_(dup_syn, tw_fin) if tw_syn is None else or_(dup_syn, tw_fin, tw_syn)
+        if tw_syn is not None:
+            self._time_wait_syn(i, seg, tw_syn)
 
         def resend_synack(u: Updates, s: Segment) -> None:
             self.emit(u, {"syn": True, "ack": True, "seq": self.iss, "ackno": self.rcv_nxt})
@@ -713,28 +783,26 @@ class Endpoint:
                 "len": ite(or_(syn, fin_only), 0, 1) if self.net.data else 0,
             },
         )
-        u.set(self.tries, t + 1)
+        forever = self.k.retries_unlimited
+        # Retrying forever, `tries` saturates at most_tries, where the RTO is rto_max.
+        u.set(self.tries, ite(t.lt(self.most_tries), t + 1, t) if forever else t + 1)
         u.set(self.timer, self.rto_after(t + 1))
         self.b.action(
             f"{self.name}.retransmit",
-            and_(due, outstanding, t.lt(self.limit()), not_(self.is_("TIME_WAIT"))),
+            and_(
+                due,
+                outstanding,
+                TRUE if forever else t.lt(self.limit()),
+                not_(self.is_("TIME_WAIT")),
+            ),
             u,
             "RFC 9293 3.8.1: the retransmission timer resends the oldest unacknowledged "
-            "segment, RTO doubled (RFC 6298 5.5)",
+            "segment, RTO doubled (RFC 6298 5.5)"
+            + (" up to rto_max; retried forever (R2 not applied)" if forever else ""),
             group=f"{self.name}.timer",
         )
-        u = Updates()
-        back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
-        u.set(self.killed, or_(self.killed, self.after_fin()))
-        self.to_closed(u)
-        u.set(self.state, ite(back_to_listen, st("LISTEN"), st(self.rest)))
-        self.b.action(
-            f"{self.name}.give_up",
-            and_(due, t.ge(self.limit()), not_(self.is_("TIME_WAIT"))),
-            u,
-            "RFC 9293 3.8.3 R2: too many retransmissions, the connection is aborted",
-            group=f"{self.name}.timer",
-        )
+        if not forever:
+            self._give_up(due)
         u = Updates()
         self.closed_after_close(u)
         self.b.action(
@@ -742,6 +810,20 @@ class Endpoint:
             and_(due, self.is_("TIME_WAIT")),
             u,
             "RFC 9293 3.10.8: the 2 MSL timeout in TIME-WAIT deletes the TCB",
+            group=f"{self.name}.timer",
+        )
+
+    def _give_up(self, due: Expr) -> None:
+        u = Updates()
+        back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
+        u.set(self.killed, or_(self.killed, self.after_fin()))
+        self.to_closed(u)
+        u.set(self.state, ite(back_to_listen, st("LISTEN"), st(self.rest)))
+        self.b.action(
+            f"{self.name}.give_up",
+            and_(due, self.tries.ge(self.limit()), not_(self.is_("TIME_WAIT"))),
+            u,
+            "RFC 9293 3.8.3 R2: too many retransmissions, the connection is aborted",
             group=f"{self.name}.timer",
         )
 
