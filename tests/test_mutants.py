@@ -18,6 +18,7 @@ import pytest
 
 from tcpmodel.check import Options, check_spec
 from tcpmodel.spec import load, spec_files
+from tests.specfile import write_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -57,14 +58,6 @@ def _params(spec: str, variant: str | None) -> dict[str, Any]:
     return params
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return str(value)
-
-
 @pytest.mark.parametrize(
     ("spec", "variant", "mutation", "props"),
     MUTANTS,
@@ -77,11 +70,8 @@ def test_mutant_is_violated(
     spec: str, variant: str | None, mutation: dict[str, Any], props: list[str], tmp_path: Path
 ) -> None:
     params = _params(spec, variant) | mutation
-    text = f'[spec]\nname = "{spec}-mutant"\nmodel = "connection"\n\n[params]\n'
-    text += "".join(f"{k} = {_toml(v)}\n" for k, v in params.items())
-    text += "".join(f'\n[[property]]\nname = "{p}"\nexpect = "violated"\n' for p in props)
-    path = tmp_path / "mutant.toml"
-    path.write_text(text)
+    expect = [{"name": p, "expect": "violated"} for p in props]
+    path = write_spec(tmp_path / "mutant.toml", f"{spec}-mutant", params, expect)
     results = check_spec(load(path), Options())
     assert {r.prop: r.verdict for r in results} == dict.fromkeys(props, "violated")
     assert all(r.trace is not None and r.trace.steps for r in results)

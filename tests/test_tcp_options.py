@@ -22,6 +22,7 @@ from tcpmodel.results import Result
 from tcpmodel.semantics import replay
 from tcpmodel.spec import load
 from tcpmodel.tcp.endpoint import STATE
+from tests.specfile import write_spec
 
 MODEL = MODELS["connection"]
 SMALL: dict[str, ParamValue] = {
@@ -43,20 +44,9 @@ CLOCKS = {"isn-clock": {}, "timestamps": {"isn": "fixed", "timestamps": True}}
 NEW_SYN = "reachable(b.state == SYN_RECEIVED and b.inc == 1)"
 
 
-def _toml(value: ParamValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return str(value)
-
-
 def check(tmp: Path, params: dict[str, ParamValue], formula: str, expect: str) -> Result:
-    text = '[spec]\nname = "options"\nmodel = "connection"\n\n[params]\n'
-    text += "".join(f"{k} = {_toml(v)}\n" for k, v in params.items())
-    text += f'\n[[property]]\nname = "p"\nformula = "{formula}"\nexpect = "{expect}"\n'
-    path = tmp / "options.toml"
-    path.write_text(text)
+    prop = {"name": "p", "formula": formula, "expect": expect}
+    path = write_spec(tmp / "options.toml", "options", params, [prop])
     (result,) = check_spec(load(path), Options())
     return result
 
