@@ -272,6 +272,120 @@ def render(
     click.echo(f"{r.spec} {r.case_name}: {r.verdict}, {len(r.trace) - 1} steps: wrote {path}")
 
 
+DIAGRAM_FORMATS = ("svg", "png", "dot")
+
+
+@main.command()
+@click.argument("spec_path", metavar="[SPEC]", required=False)
+@click.option("--variant", metavar="V", help="A variant of SPEC (default: the base).")
+@click.option(
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="An ITF trace (render --format json, check --out) whose path is drawn, numbered.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(DIAGRAM_FORMATS),
+    default="svg",
+    show_default=True,
+    help="svg/png need Graphviz dot.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Output file (default: states.<ext>, or <spec>[.<variant>].states.<ext>).",
+)
+@click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    default=2_000_000,
+    show_default=True,
+    help="With SPEC: states to explore before drawing what was seen.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def diagram(
+    spec_path: str | None,
+    variant: str | None,
+    trace_path: str | None,
+    fmt: str,
+    output: str | None,
+    max_states: int,
+    quiet: bool,
+) -> None:
+    """Draw the connection model's state diagram, generated from its actions.
+
+    Without SPEC: the transitions of small configurations that take every row of RFC 9293's
+    state table.  With SPEC: the transitions of its configuration (explored up to
+    --max-states).  With --trace: the trace's path highlighted, arcs numbered by step."""
+    from tcpmodel.render import graphviz, itf, states
+
+    def progress(n: int, seconds: float) -> None:
+        if not quiet:
+            click.echo(f"diagram: {n:,} states, {n / max(seconds, 1e-9):,.0f} states/s", err=True)
+
+    caption: list[str] = []
+    try:
+        path: list[tuple[int, states.Transition]] = []
+        if trace_path is not None:
+            try:
+                text = Path(trace_path).read_text()
+            except OSError as e:
+                raise UsageError(f"--trace {trace_path}: cannot read: {e.strerror}") from None
+            try:
+                path = states.trace_transitions(itf.loads(text))
+            except UsageError as e:
+                raise UsageError(
+                    f"--trace {trace_path}: {e} (expected an ITF trace of the connection "
+                    "model, as `tcpmodel render --format json` writes)"
+                ) from None
+            caption.append(f"trace: {trace_path} ({max((k for k, _ in path), default=0)} steps)")
+        if spec_path is None:
+            if variant is not None:
+                raise UsageError("--variant needs a SPEC")
+            found = states.coverage_transitions(progress)
+            caption.insert(
+                0,
+                f"connection model: {len(states.COVERAGE)} small configurations, "
+                f"{found.states:,} states explored",
+            )
+            stem = "states"
+        else:
+            spec = _load_all([spec_path])[0]
+            cfgs = [c for c in spec.configurations if c.variant == variant]
+            if not cfgs:
+                names = ", ".join(c.variant for c in spec.configurations if c.variant) or "none"
+                raise UsageError(
+                    f"--variant {variant}: {spec.file} has no such variant; known: {names}"
+                )
+            found = states.explore_transitions(cfgs[0].system, max_states, progress)
+            where = spec.name + (f" (variant {variant})" if variant else "")
+            seen = f"{found.states:,} states explored"
+            if not found.complete:
+                seen += f" of more (--max-states {max_states:,}): arcs of unexplored states missing"
+                click.echo(f"tcpmodel: warning: {where}: {seen}", err=True)
+            caption.insert(0, f"{where}: {seen}")
+            stem = ".".join(x for x in (spec.name, variant, "states") if x)
+        dot_text = states.diagram(found.transitions, caption, path)
+    except TcpModelError as e:
+        _fail(e)
+    out = Path(output) if output else Path(f"{stem}.{fmt}")
+    data: str | bytes = dot_text
+    if fmt != "dot":
+        try:
+            data = graphviz.render(dot_text, fmt)
+        except UsageError as e:
+            kept = out.with_suffix(".dot")
+            _write(kept, dot_text)
+            _fail(UsageError(f"{e}; wrote {kept}"))
+    _write(out, data)
+    arcs = len({(t.src, t.dst) for t in found.transitions})
+    click.echo(f"state diagram: {arcs} arcs, {len(found.transitions)} labels: wrote {out}")
+
+
 def _write(path: Path, data: str | bytes) -> None:
     try:
         if isinstance(data, bytes):
@@ -295,19 +409,68 @@ def _fail(e: Exception) -> NoReturn:
 
 
 def _write_out(folder: Path, results: Sequence[Result]) -> None:
+    """results.json, junit.xml, each trace as .svg/.dot/.txt/.json, and index.html.
+
+    Without a working Graphviz the .svg files are skipped with one warning on stderr; the
+    page says so and links only the files written.
+    """
+    from tcpmodel.render import graphviz, html
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "results.json").write_text(report.to_json(results) + "\n")
         (folder / "junit.xml").write_text(report.to_junit(results) + "\n")
+        files: dict[str, list[str]] = {}
+        svgs: dict[str, str] = {}
+        svg_error = "" if graphviz.available() else graphviz.INSTALL.split(";")[0]
         for r in results:
             if r.trace is None:
                 continue
-            stem = ".".join(x for x in (r.spec, r.variant, r.prop) if x)
-            (folder / f"{stem}.txt").write_text(
-                _trace_header(r) + report.trace_text(r.trace) + "\n"
+            stem = html.stem(r)
+            texts = _trace_files(r)
+            if not svg_error:
+                try:
+                    svgs[stem] = graphviz.render(texts["dot"], "svg").decode()
+                    texts = {"svg": svgs[stem], **texts}
+                except UsageError as e:
+                    svg_error = str(e)
+            if "svg" not in texts:  # an older run's diagram would not match this trace
+                (folder / f"{stem}.svg").unlink(missing_ok=True)
+            for ext, data in texts.items():
+                (folder / f"{stem}.{ext}").write_text(data, encoding="utf-8")
+            files[stem] = [f"{stem}.{ext}" for ext in texts]
+        if svg_error and files:
+            click.echo(
+                f"tcpmodel: warning: no .svg diagrams in {folder}: {svg_error}; install "
+                "Graphviz (`apt-get install graphviz`, `brew install graphviz`) to draw them",
+                err=True,
             )
+        page = html.report(
+            results,
+            files,
+            svgs,
+            downloads=("results.json", "junit.xml"),
+            svg_missing=svg_error or html.NO_SVG,
+        )
+        (folder / "index.html").write_text(page, encoding="utf-8")
     except OSError as e:
         _fail(UsageError(f"--out {folder}: cannot write results: {e.strerror}"))
+
+
+def _trace_files(r: Result) -> dict[str, str]:
+    """The dot, txt and json text of a result's trace: a ladder for ``connection`` traces."""
+    from tcpmodel import render as rendering
+    from tcpmodel.render import chain, itf, ladder, text
+
+    assert r.trace is not None
+    lines = rendering.caption(r)
+    if chain.is_connection(r.trace):
+        dot, txt = ladder.ladder(r.trace, lines), text.table(r.trace, lines)
+    else:
+        dot = chain.chain(r.trace, lines)
+        txt = _trace_header(r) + report.trace_text(r.trace) + "\n"
+    meta = {"source": r.file, "description": "\n".join(lines)}
+    return {"dot": dot, "txt": txt, "json": itf.dumps(r.trace, meta)}
 
 
 def _trace_header(r: Result) -> str:

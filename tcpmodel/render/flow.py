@@ -43,6 +43,8 @@ USER_CALLS = {
     "connect": "OPEN (active)",
     "send": "SEND",
     "close": "CLOSE",
+    "close_syn_sent": "CLOSE",
+    "close_listen": "CLOSE",
     "abort": "ABORT",
     "abort_quiet": "ABORT (quiet)",
     "crash": "CRASH",

@@ -187,6 +187,19 @@ class Client(Endpoint):
                 "delete the TCB, send nothing",
                 group="a.user",
             )
+        if p["close_early"]:
+            # CLOSE in SYN-SENT: "Delete the TCB and return 'error: closing' responses to any
+            # queued SENDs, or RECEIVEs" (RFC 9293 3.10.4).  Nothing is sent; the end is
+            # abortive, so a reconnects only with `reconnect_after_abort`.
+            u = Updates()
+            self.to_closed(u)
+            b.action(
+                "a.close_syn_sent",
+                and_(self.is_("SYN_SENT"), or_(last, bool(p["reconnect_after_abort"]))),
+                u,
+                "RFC 9293 3.10.4 CLOSE in SYN-SENT: delete the TCB, send nothing",
+                group="a.user",
+            )
         if p["crash"]:
             u = Updates()
             self.to_closed(u)
@@ -226,6 +239,10 @@ class Server(Endpoint):
     def delayed_ack_possible(self, state: str) -> bool:
         return state == "ESTABLISHED"
 
+    def to_closed(self, u: Updates, state: str | None = None) -> None:
+        super().to_closed(u, state)
+        u.set(self.ack_delayed, False)  # the delayed ACK dies with its connection
+
     def on_delayed_ack(self, u: Updates, s: object) -> None:
         u.set(self.ack_delayed, True)
 
@@ -234,8 +251,21 @@ class Server(Endpoint):
             u.set(self.three_way, or_(self.three_way, self.ack_delayed))
         u.set(self.ack_delayed, False)
 
-    def add_user_actions(self, a: Client) -> None:
+    def add_user_actions(self, a: Client, close_early: bool = False) -> None:
         b = self.b
+        if close_early:
+            # CLOSE in LISTEN: "Any outstanding RECEIVEs are returned with 'error: closing'
+            # responses. Delete TCB, enter CLOSED state" (RFC 9293 3.10.4).  The listener is
+            # gone for good (a's next SYN meets a closed port), so only in a's last incarnation.
+            u = Updates()
+            self.to_closed(u, "CLOSED")
+            b.action(
+                "b.close_listen",
+                and_(self.state.eq("LISTEN"), a.inc.eq(self.k.incarnations - 1)),
+                u,
+                "RFC 9293 3.10.4 CLOSE in LISTEN: delete the TCB, CLOSED",
+                group="b.user",
+            )
         if self.active_open != "never":
             u = Updates()
             iss = self.isn()
@@ -343,7 +373,7 @@ def build(p: Mapping[str, ParamValue]) -> System:
         e.add_receive_actions()
         e.add_timer_actions()
     a.add_user_actions(p, net)
-    srv.add_user_actions(a)
+    srv.add_user_actions(a, bool(p["close_early"]))
     net.add_fault_actions()
     u = Updates()
     a.tick(u)
@@ -466,6 +496,12 @@ PARAMS = (
         "bool",
         False,
         "a may crash (all state lost): in the last incarnation, or in any if it may reconnect",
+    ),
+    Param(
+        "close_early",
+        "bool",
+        False,
+        "CLOSE before synchronizing deletes the TCB (RFC 9293 3.10.4): a in SYN-SENT, b's listener",
     ),
     Param("reconnect_after_abort", "bool", False, "a may reconnect after an ABORT"),
     Param("reconnect_after_crash", "bool", False, "a may reconnect after a crash"),

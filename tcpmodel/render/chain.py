@@ -1,0 +1,101 @@
+"""A trace of any model as a chain of states, as Graphviz DOT text.
+
+The ladder diagram (`tcpmodel.render.ladder`) needs the ``connection`` model's channels and
+endpoints; this is the diagram for every other model (alternating-bit, mutex).  One box per
+state, top to bottom: the step number and the action label, the rule in brackets, then one
+``name = value`` line per variable that changed from the previous state (every variable for
+the initial state).  Edges join the states in order; the last step (the violating state of a
+counterexample, the goal of a witness) and the edge into it are highlighted; a lasso's cycle
+is a dashed edge marked ``loop`` from the last state back to ``trace.loop``.  The caption
+lines go under the graph.
+
+Pure and byte-for-byte deterministic: the text depends on the trace and the caption only.
+`is_connection` says which of the two diagrams a trace gets.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+from tcpmodel.render.flow import CHANNEL, ENDS
+from tcpmodel.render.ladder import COLOUR, FONT, Attr, attrs
+from tcpmodel.results import Shown, Trace
+
+RULE_WIDTH = 60  # characters per line of a rule: long RFC rules wrap
+
+
+def is_connection(trace: Trace) -> bool:
+    """The trace has the ``connection`` model's channels and endpoints (the ladder's test)."""
+    if not trace.steps:
+        return False
+    first = trace.steps[0].state
+    return all(f"{CHANNEL[x]}[0].present" in first and f"{x}.state" in first for x in ENDS)
+
+
+def chain(trace: Trace, caption: Sequence[str] = ()) -> str:
+    """The DOT text of ``trace`` as a chain of states; ``caption`` lines go under it."""
+    last = len(trace.steps) - 1
+    graph: dict[str, Attr] = {
+        "rankdir": "TB",
+        "nodesep": 0.3,
+        "ranksep": 0.25,
+        "fontname": FONT,
+        "fontsize": 11,
+        "labelloc": "b",
+        "labeljust": "l",
+        "label": "".join(line + "\n" for line in caption),
+    }
+    out = [
+        "digraph chain {",
+        "  graph " + attrs(graph, left=True) + ";",
+        "  node " + attrs({"fontname": FONT, "fontsize": 10, "shape": "box"}) + ";",
+        "  edge " + attrs({"fontname": FONT, "fontsize": 9}) + ";",
+    ]
+    prev: Mapping[str, Shown] = {}
+    for k, step in enumerate(trace.steps):
+        head = f"{k}  {step.action or 'initial state'}"
+        lines = [head]
+        if step.rule:
+            lines += textwrap.wrap(f"[{step.rule}]", RULE_WIDTH, subsequent_indent="  ")
+        changed = [
+            f"{name} = {_show(v)}"
+            for name, v in step.state.items()
+            if k == 0 or name not in prev or prev[name] != v
+        ]
+        lines += changed or ["(no change)"]
+        node: dict[str, Attr] = {
+            "label": "".join(line + "\n" for line in lines),
+            "style": "rounded",
+        }
+        if k == last:
+            node |= {
+                "color": COLOUR["last"],
+                "fontcolor": COLOUR["last"],
+                "fontname": FONT + "-Bold",
+                "penwidth": 2,
+            }
+        out.append(f"  s{k} {attrs(node, left=True)};")
+        prev = step.state
+    for k in range(1, last + 1):
+        edge: dict[str, Attr] = {}
+        if k == last:
+            edge = {"color": COLOUR["last"], "penwidth": 2}
+        out.append(f"  s{k - 1} -> s{k}" + (f" {attrs(edge)}" if edge else "") + ";")
+    if trace.loop is not None and trace.steps:
+        back: dict[str, Attr] = {
+            "label": "loop",
+            "style": "dashed",
+            "color": COLOUR["timer"],
+            "fontcolor": COLOUR["timer"],
+            "constraint": False,
+        }
+        out.append(f"  s{last} -> s{trace.loop} {attrs(back)};")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _show(v: Shown) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
