@@ -237,3 +237,38 @@ def test_cli_render_unknown_property_or_variant_exits_2() -> None:
     assert code == 2 and "known: no-old-data, handshake" in err
     code, _, err = run("render", spec, "--property", "handshake", "--variant", "v", "-q")
     assert code == 2 and "no such variant" in err
+
+
+def test_twa_ladder_matches_the_golden_file() -> None:
+    """A long trace (24 steps) where a long-delayed duplicate's midpoint is taken by another
+    label: its label moves along the middle column, still on its arrow."""
+    r = result(SPECS / "twa.toml", "no-old-data")
+    dot = ladder.ladder(trace_of(r), caption(r))
+    golden = GOLDEN / "twa.no-old-data.dot"
+    assert dot.encode() == golden.read_bytes(), (
+        "the ladder changed; if on purpose, regenerate with "
+        "`tcpmodel render specs/twa.toml --property no-old-data --format dot "
+        f"-o {golden.relative_to(ROOT)}`"
+    )
+    # Every delivered segment's label is a middle node (on its arrow), none an xlabel.
+    assert "xlabel" not in dot
+
+
+def test_label_ranks_stay_on_the_arrow() -> None:
+    assert ladder._label_ranks(3, 4) == [7]
+    ranks = ladder._label_ranks(9, 24)
+    assert ranks[0] == 33 and all(18 < r < 48 for r in ranks)
+    for r in ranks:
+        off = ladder.WIDTH * abs(r - 33) / (2 * (24 - 9))
+        assert off <= ladder.OFFSET
+
+
+def test_a_lasso_is_marked_as_a_loop() -> None:
+    t = dataclasses.replace(trace_of(fixed_isn()), loop=9)
+    dot = ladder.ladder(t)
+    # A bar in the loop column from the last step (rank 26) up to step 9 (rank 18).
+    assert "lp18 -> lp19 [" in dot and 'dir="back"' in dot and "lp25 -> lp26 [" in dot
+    assert "repeat from\\nstep 9" in dot
+    assert "steps 10..13 repeat forever" in dot
+    assert "loop: back to step 9" in text.table(t)
+    assert "loop" not in ladder.ladder(trace_of(fixed_isn())).replace("splines", "")

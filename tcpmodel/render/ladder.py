@@ -33,12 +33,14 @@ from tcpmodel.results import Trace
 
 FONT = "Helvetica"
 WIDTH = 4.2  # inches between the lifelines: room for the segment labels
+OFFSET = 0.5  # inches a label may sit off its arrow's midpoint, along the middle column
 COLOUR = {
     "normal": "black",
     "old": "#d95f02",  # an older incarnation's segment
     "lost": "#7570b3",
     "last": "#e7298a",
     "timer": "#2166ac",
+    "loop": "#1b9e77",
     "grey": "#888888",
 }
 LEGEND = (
@@ -88,7 +90,7 @@ def ladder(trace: Trace, caption: Sequence[str] = ()) -> str:
         "fontsize": 11,
         "labelloc": "b",
         "labeljust": "l",
-        "label": "".join(line + "\n" for line in (*caption, LEGEND)),
+        "label": "".join(line + "\n" for line in (*caption, *_lasso_note(trace), LEGEND)),
     }
     out = [
         "digraph ladder {",
@@ -96,7 +98,8 @@ def ladder(trace: Trace, caption: Sequence[str] = ()) -> str:
         "  node " + attrs({"fontname": FONT, "fontsize": 10}) + ";",
         "  edge " + attrs({"fontname": FONT, "fontsize": 9}) + ";",
     ]
-    out += _header()
+    lasso = trace.loop is not None
+    out += _header(lasso)
     for r in range(ranks):
         out += _rank(r, trace, f, last, steps, marks, labels)
     for col in ("s", "an", "m", "bn"):
@@ -107,14 +110,38 @@ def ladder(trace: Trace, caption: Sequence[str] = ()) -> str:
         out.append(f"  h{side} -> {side}0 {line};")
         out += [f"  {side}{r} -> {side}{r + 1} {line};" for r in range(ranks - 1)]
     out += _segments(f, last, steps, labels)
+    if trace.loop is not None:
+        # A lasso: after the last step the run goes back to step `loop` and repeats forever,
+        # drawn as a bar in the loop column from the last step up to the loop's start.
+        look: dict[str, Attr] = {"weight": 100, "color": COLOUR["loop"], "penwidth": 2.5}
+        bar = attrs({**look, "arrowhead": "none"})
+        up = attrs({**look, "dir": "back"})
+        out.append("  hlp -> lp0 [style=invis, weight=100];")
+        for r in range(ranks - 1):
+            inside = 2 * trace.loop <= r < 2 * last
+            kind = (up if r == 2 * trace.loop else bar) if inside else "[style=invis, weight=100]"
+            out.append(f"  lp{r} -> lp{r + 1} {kind};")
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _header() -> list[str]:
+def _lasso_note(trace: Trace) -> list[str]:
+    if trace.loop is None:
+        return []
+    last = len(trace.steps) - 1
+    return [f"lasso: steps {trace.loop + 1}..{last} repeat forever (the bar at the left)"]
+
+
+def _header(lasso: bool = False) -> list[str]:
     box: dict[str, Attr] = {"shape": "box", "style": "filled", "fillcolor": "#eeeeee"}
+    loop: list[tuple[str, dict[str, Attr]]] = (
+        [("hlp", {"label": "loop", "shape": "plaintext", "fontcolor": COLOUR["loop"]})]
+        if lasso
+        else []
+    )
     return _group(
         [
+            *loop,
             ("hs", {"label": "step", "shape": "plaintext"}),
             ("han", {"label": "", "shape": "point", "width": 0.01, "style": "invis"}),
             ("ha", {"label": "a (client)", **box}),
@@ -160,10 +187,27 @@ def _placed_labels(f: Flow, steps: int, marks: dict[int, tuple[str, str]]) -> di
     out: dict[int, int] = {}
     placed = [s for s in f.segments if s.fate in ("delivered", "in flight")]
     for s in sorted(placed, key=lambda s: (_arrival(s, steps) - s.sent, s.id)):
-        r = s.sent + _arrival(s, steps)
-        if r in out or (r % 2 == 0 and r // 2 in marks):
-            continue
-        out[r] = s.id
+        for r in _label_ranks(s.sent, _arrival(s, steps)):
+            if r not in out and not (r % 2 == 0 and r // 2 in marks):
+                out[r] = s.id
+                break
+    return out
+
+
+def _label_ranks(sent: int, arrival: int) -> list[int]:
+    """Ranks where a label in the middle column still sits on the arrow from step ``sent`` to
+    step ``arrival``, nearest to its midpoint first.
+
+    The arrow spans ``2 * (arrival - sent)`` ranks across ``WIDTH`` inches, so at ``d`` ranks
+    from its midpoint it is ``WIDTH * d / (2 * span)`` inches off the middle; a label (about
+    two inches wide, filled white) still covers it up to ``OFFSET`` inches away.  A long arrow
+    therefore has a few ranks to choose from when another label has its midpoint."""
+    mid = sent + arrival
+    span = max(arrival - sent, 1)
+    reach = int(OFFSET * 2 * span / WIDTH)
+    out = [mid]
+    for d in range(1, reach + 1):
+        out += [r for r in (mid - d, mid + d) if 2 * sent < r < 2 * arrival]
     return out
 
 
@@ -232,8 +276,25 @@ def _rank(
             "margin": "0.02,0.01",
             "height": 0.1,
         }
+    loop: list[tuple[str, dict[str, Attr]]] = []
+    if trace.loop is not None:
+        inside = 2 * trace.loop <= r <= 2 * last
+        text = f"repeat from\nstep {trace.loop}" if r == 2 * last else ""
+        loop = [
+            (
+                f"lp{r}",
+                {"label": text, "shape": "plaintext", "fontcolor": COLOUR["loop"], "fontsize": 9}
+                if text
+                else (
+                    {"label": "", "shape": "point", "width": 0.01, "color": COLOUR["loop"]}
+                    if inside
+                    else dict(blank)
+                ),
+            )
+        ]
     lines = _group(
         [
+            *loop,
             (f"s{r}", step),
             (f"an{r}", notes_a),
             (f"a{r}", point),

@@ -40,6 +40,8 @@ def table(trace: Trace, caption: Sequence[str] = ()) -> str:
         )
         if rule:
             lines.append(" " * (widths[0] + 2) + f"[{rule}]")
+        if trace.loop is not None and r[0] == str(len(trace.steps) - 1):
+            lines.append(f"(loop: back to step {trace.loop}; steps {trace.loop + 1}.. repeat)")
     lines += ["", "segments:"]
     for x in f.segments:
         end = "in flight at the end" if x.end is None else f"{x.fate} at step {x.end}"
