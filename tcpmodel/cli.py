@@ -196,7 +196,8 @@ RENDER_FORMATS = ("svg", "png", "dot", "txt", "json")
     type=click.Choice(RENDER_FORMATS),
     default="svg",
     show_default=True,
-    help="svg/png: ladder diagram (needs Graphviz dot); dot; txt: step table; json: ITF.",
+    help="svg/png: ladder diagram (other models: a chain of states; needs Graphviz dot); "
+    "dot; txt: step table; json: ITF.",
 )
 @click.option(
     "-o",
@@ -211,7 +212,7 @@ def render(
     """Draw the counterexample or witness of one property of SPEC."""
     # Imported here: `tcpmodel check` never needs the renderers.
     from tcpmodel import render as rendering
-    from tcpmodel.render import graphviz, itf, ladder, text
+    from tcpmodel.render import chain, graphviz, itf, ladder, text
 
     spec = _load_all([spec_path])[0]
     cfgs = [c for c in spec.configurations if c.variant == variant]
@@ -255,9 +256,14 @@ def render(
                 r.trace, {"source": spec.file, "description": "\n".join(lines)}
             )
         elif fmt == "txt":
-            data = text.table(r.trace, lines)
+            data = (
+                text.table(r.trace, lines)
+                if chain.is_connection(r.trace)
+                else "\n".join(lines) + "\n\n" + report.trace_text(r.trace) + "\n"
+            )
         else:
-            data = ladder.ladder(r.trace, lines)
+            draw = ladder.ladder if chain.is_connection(r.trace) else chain.chain
+            data = draw(r.trace, lines)
             if fmt != "dot":
                 dot_text = data
                 try:

@@ -272,3 +272,24 @@ def test_a_lasso_is_marked_as_a_loop() -> None:
     assert "steps 10..13 repeat forever" in dot
     assert "loop: back to step 9" in text.table(t)
     assert "loop" not in ladder.ladder(trace_of(fixed_isn())).replace("splines", "")
+
+
+def test_render_draws_other_models_as_a_chain(tmp_path: Path) -> None:
+    out = tmp_path / "m.dot"
+    r = CliRunner().invoke(
+        main,
+        [
+            "render",
+            str(SPECS / "mutex-naive.toml"),
+            "--property",
+            "mutual-exclusion",
+            "--format",
+            "dot",
+            "-o",
+            str(out),
+            "-q",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    dot = out.read_text()
+    assert dot.startswith("digraph") and "p1.pc = CRIT" in dot and "mutual-exclusion" in dot
