@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from tcpmodel import ltl as ltl_
 from tcpmodel.errors import FormulaError, ModelError
 from tcpmodel.formula_source import IMPLIES, Located, Source, rewrite_implies, syntax_error
 from tcpmodel.kernel import expr as E
@@ -36,20 +37,26 @@ from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import BOOL, INT, EnumType, SeqType, Sort
 
-Kind = Literal["always", "reachable"]
+Kind = Literal["always", "reachable", "ltl"]
 TEMPORAL: tuple[str, ...] = ("always", "reachable")
 LATER = ("eventually", "until", "leads_to", "next")
+# LTL operators and their arity.
+LTL_OPS = {"always": 1, "eventually": 1, "next": 1, "until": 2, "leads_to": 2}
 
 
 @dataclass(frozen=True, slots=True)
 class Property:
-    """A checkable property: ``always(predicate)`` or ``reachable(predicate)``."""
+    """A checkable property: ``always(predicate)`` or ``reachable(predicate)`` of a state
+    predicate, or (``kind == "ltl"``) any LTL formula over state predicates: ``ltl`` is its
+    tree and ``atoms`` the state predicates its `tcpmodel.ltl.Atom` leaves index."""
 
     name: str
     kind: Kind
     predicate: Expr
     formula: str
     doc: str = ""
+    ltl: ltl_.Ltl | None = None
+    atoms: tuple[Expr, ...] | None = None
 
 
 def parse_property(name: str, text: str, system: System, doc: str = "") -> Property:
@@ -66,11 +73,109 @@ def parse_property(name: str, text: str, system: System, doc: str = "") -> Prope
         except SyntaxError as e:
             raise syntax_error(e, src, flat, toks) from None
         body = tree.body
-        kind, pred_node = _temporal(body, src, flat)
-        pred = _Translator(system, src).bool(pred_node)
+        tr = _Translator(system, src)
+        if _simple(body):
+            kind, pred_node = _temporal(body, src, flat)
+            pred = tr.bool(pred_node)
+        else:
+            b = _LtlBuilder(tr, src)
+            f = b.build(body)
+            if ltl_.is_state_formula(f):
+                raise Located(
+                    0,
+                    "a property needs a temporal operator; expected always(p), reachable(p) "
+                    "or an LTL formula such as eventually(p) or leads_to(p, q)",
+                )
+            return Property(name, "ltl", E.TRUE, text, doc, f, tuple(b.atoms))
     except Located as e:
         raise FormulaError(f"column {e.offset + 1}: {e.message}") from None
     return Property(name, kind, pred, text, doc)
+
+
+def _calls(node: ast.AST, names: tuple[str, ...] | dict[str, int]) -> list[ast.Call]:
+    return [
+        n
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names
+    ]
+
+
+def _simple(node: ast.expr) -> bool:
+    """``always(p)`` or ``reachable(p)`` of a state predicate ``p`` (or not a temporal formula
+    at all, which `_temporal` reports): the safety checker's case."""
+    temporal = (*LTL_OPS, "reachable")
+    if not _calls(node, temporal):
+        return True
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in TEMPORAL
+        and not any(_calls(a, temporal) for a in node.args)
+    )
+
+
+class _LtlBuilder:
+    """An LTL formula from the ast: temporal operators, ``not``/``and``/``or``/``implies``
+    around them, and state predicates (translated by `_Translator`) as atoms."""
+
+    def __init__(self, tr: _Translator, src: Source) -> None:
+        self.tr = tr
+        self.src = src
+        self.atoms: list[Expr] = []
+        self.index: dict[Expr, int] = {}
+
+    def atom(self, node: ast.expr) -> ltl_.Ltl:
+        e = self.tr.bool(node)
+        k = self.index.get(e)
+        if k is None:
+            k = self.index[e] = len(self.atoms)
+            self.atoms.append(e)
+        text = ast.unparse(node).replace(f"{IMPLIES}(", "implies(")
+        return ltl_.Atom(k, text)
+
+    def build(self, node: ast.expr) -> ltl_.Ltl:
+        at = self.src.node
+        if not _calls(node, (*LTL_OPS, "reachable")):
+            return self.atom(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            fn = node.func.id
+            if fn == "reachable":
+                raise Located(
+                    at(node),
+                    "reachable(...) cannot be combined with other temporal operators; "
+                    "expected eventually(p) inside an LTL formula",
+                )
+            if fn == IMPLIES and len(node.args) == 2:
+                return ltl_.implies(self.build(node.args[0]), self.build(node.args[1]))
+            if fn in LTL_OPS:
+                n = LTL_OPS[fn]
+                if len(node.args) != n or node.keywords:
+                    args = "p" if n == 1 else "p, q"
+                    raise Located(at(node), f"{fn}(...) takes {n}; expected {fn}({args})")
+                a = [self.build(x) for x in node.args]
+                if fn == "always":
+                    return ltl_.always(a[0])
+                if fn == "eventually":
+                    return ltl_.eventually(a[0])
+                if fn == "next":
+                    return ltl_.Next(a[0])
+                if fn == "until":
+                    return ltl_.Until(a[0], a[1])
+                return ltl_.leads_to(a[0], a[1])
+        if isinstance(node, ast.BoolOp):
+            parts = [self.build(x) for x in node.values]
+            out = parts[0]
+            for x in parts[1:]:
+                out = ltl_.And(out, x) if isinstance(node.op, ast.And) else ltl_.Or(out, x)
+            return out
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return ltl_.Not(self.build(node.operand))
+        inner = _calls(node, (*LTL_OPS, "reachable"))[0]
+        raise Located(
+            at(inner),
+            f"{inner.func.id}(...) cannot be used inside a value; "  # type: ignore[attr-defined]
+            "expected temporal operators combined with not, and, or, implies only",
+        )
 
 
 def _temporal(node: ast.expr, src: Source, flat: str) -> tuple[Kind, ast.expr]:

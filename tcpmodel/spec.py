@@ -8,6 +8,9 @@ Shape (every key is checked; anything else is an error that names the file and k
     description = "..."               # optional
     disable = ["..."]                 # optional: actions or action groups to remove, to ask
                                       # "what if this rule did not exist"
+    fairness = "model"                # optional, for LTL properties: "model" (the model's own
+                                      # weak/strong fairness), "none", or a list such as
+                                      # ["strong:b.recv", "weak:clock"] (also in [[variant]])
 
     [params]                          # optional: the model's parameters, validated
     capacity = 2
@@ -41,11 +44,15 @@ from typing import Any, cast
 
 from tcpmodel.errors import FormulaError, ModelError, SpecError
 from tcpmodel.formula import Property, parse_property
-from tcpmodel.kernel.system import System
+from tcpmodel.kernel.system import Fairness, System
 from tcpmodel.models import MODELS, Model, ParamValue
 from tcpmodel.results import EXPECTATIONS, Expectation
 
-_EXPECT_OF_KIND = {"always": ("holds", "violated"), "reachable": ("reachable", "unreachable")}
+_EXPECT_OF_KIND = {
+    "always": ("holds", "violated"),
+    "reachable": ("reachable", "unreachable"),
+    "ltl": ("holds", "violated"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,7 @@ class Configuration:
     params: Mapping[str, ParamValue]
     system: System
     checks: tuple[Check, ...]
+    fairness: tuple[Fairness, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +189,7 @@ class _Loader:
     def spec(self, doc: dict[str, Any]) -> Spec:
         self.keys(doc, "", ["spec", "params", "property", "variant"])
         head = self.table(doc, "spec", required=True)
-        self.keys(head, "spec", ["name", "model", "description", "disable"])
+        self.keys(head, "spec", ["name", "model", "description", "disable", "fairness"])
         name = self.name(head, "spec")
         model_name = self.string(head, "model", "spec", True)
         model = MODELS.get(model_name)
@@ -199,7 +207,8 @@ class _Loader:
                 "the spec has no properties; expected at least one [[property]] table",
             )
         disable = self.names(head.get("disable"), "spec.disable")
-        configs = [self.configuration(model, None, params, props, disable)]
+        fairness = head.get("fairness", "model")
+        configs = [self.configuration(model, None, params, props, disable, fairness)]
         variants = doc.get("variant", [])
         if not isinstance(variants, list):
             raise self.err("variant", f"expected [[variant]] tables, got {_tname(variants)}")
@@ -208,7 +217,11 @@ class _Loader:
             loc = f"variant[{k}]"
             if not isinstance(v, dict):
                 raise self.err(loc, f"expected a table, got {_tname(v)}")
-            self.keys(v, loc, ["name", "description", "params", "property", "expect", "disable"])
+            self.keys(
+                v,
+                loc,
+                ["name", "description", "params", "property", "expect", "disable", "fairness"],
+            )
             vname = self.name(v, loc)
             loc = f"variant {vname!r}"
             if vname in names:
@@ -251,7 +264,8 @@ class _Loader:
                 for d in vprops
             ]
             vdisable = disable + self.names(v.get("disable"), f"{loc}.disable")
-            configs.append(self.configuration(model, vname, vparams, vprops, vdisable))
+            vfair = v.get("fairness", fairness)
+            configs.append(self.configuration(model, vname, vparams, vprops, vdisable, vfair))
         return Spec(name, self.where, model, description, params, tuple(configs))
 
     def params(
@@ -338,6 +352,7 @@ class _Loader:
         params: Mapping[str, ParamValue],
         props: Sequence[_PropDecl],
         disable: Sequence[str] = (),
+        fairness: object = "model",
     ) -> Configuration:
         try:
             full = model.build(params)
@@ -371,7 +386,32 @@ class _Loader:
                     f"{' or '.join(allowed)}",
                 )
             checks.append(Check(prop, cast(Expectation, d.expect)))
-        return Configuration(variant, dict(params), system, tuple(checks))
+        fair = self.fairness(fairness, system, variant)
+        return Configuration(variant, dict(params), system, tuple(checks), fair)
+
+    def fairness(self, value: object, system: System, variant: str | None) -> tuple[Fairness, ...]:
+        """``"model"``, ``"none"`` or a list of ``"weak:GROUP"`` / ``"strong:GROUP"``."""
+        loc = "spec.fairness" if variant is None else f"variant {variant!r}.fairness"
+        if value == "model":
+            return system.fairness
+        if value == "none":
+            return ()
+        want = 'expected "model", "none" or a list such as ["strong:b.recv", "weak:clock"]'
+        if not isinstance(value, list):
+            raise self.err(loc, f"got {_show(value)}; {want}")
+        out: list[Fairness] = []
+        names = system.rule_names()
+        for k, item in enumerate(value):
+            kind, sep, group = str(item).partition(":") if isinstance(item, str) else ("", "", "")
+            if not sep or kind not in ("weak", "strong"):
+                raise self.err(f"{loc}[{k}]", f"got {_show(item)}; {want}")
+            if group not in names:
+                raise self.err(
+                    f"{loc}[{k}]",
+                    f"no action or group {group!r}; expected one of: {', '.join(names)}",
+                )
+            out.append(Fairness(kind, group))  # type: ignore[arg-type]
+        return tuple(out)
 
 
 def _show(v: object) -> str:

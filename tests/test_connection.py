@@ -158,3 +158,32 @@ def test_every_library_formula_is_written_out_in_the_docs() -> None:
         assert f"### `{p.name}`" in doc and p.formula in doc, p.name
     for q in MODEL.params:
         assert f"| `{q.name}` |" in doc, q.name
+
+
+@pytest.mark.parametrize(
+    ("over", "formula"),
+    [
+        # An ACK that reaches TIME-WAIT must not stop the 2 MSL timer: TIME-WAIT always ends.
+        (
+            {"b_close_first": "always", "loss": 1},
+            "always((a.state == TIME_WAIT implies a.timer > 0) "
+            "and (b.state == TIME_WAIT implies b.timer > 0))",
+        ),
+        # The ACK b delays dies with its connection: a listener sends nothing.
+        (
+            {"abort": True, "b_close_first": "always"},
+            "always(b.state == LISTEN implies not b.ack_delayed)",
+        ),
+        # With tcp_fin_timeout, FIN-WAIT-2 always has its timer running.
+        (
+            {"fin_timeout": 2, "b_close_first": "always"},
+            "always((a.state == FIN_WAIT_2 implies a.timer > 0) "
+            "and (b.state == FIN_WAIT_2 implies b.timer > 0))",
+        ),
+    ],
+    ids=["time-wait-timer", "no-delayed-ack-in-listen", "fin-wait-2-timer"],
+)
+def test_timer_invariants(over: dict[str, ParamValue], formula: str) -> None:
+    s = system(**over)
+    out, stats = explore(s, [parse_property("inv", formula, s)])
+    assert stats.complete and out["inv"].verdict == "holds", out["inv"]

@@ -161,3 +161,38 @@ def test_all_properties_checked_in_one_exploration() -> None:
         "deadlock-free": "holds",
     }
     assert stats.states == 93
+
+
+def test_a_slot_array_with_an_enum_field_can_remove_records() -> None:
+    from tcpmodel.kernel.system import Updates
+    from tcpmodel.kernel.types import EnumType
+
+    b = Builder("enum-queue")
+    kind = EnumType("kind", ("A", "B"))
+    ch = b.array("ch", 2, [("k", kind)], ordered=True)
+    u = Updates()
+    ch.send(u, {"k": "B"})
+    b.action("send", ~ch.full(), u, "send")
+    u = Updates()
+    ch.remove(u, 0)
+    b.action("take", ch.present(0), u, "take")
+    _, stats = explore(b.build(), [])
+    assert stats.complete and stats.states == 3
+
+
+def test_auto_proves_what_a_bound_left_open() -> None:
+    """--engine auto: the explorer first; a `holds` it could not settle goes to k-induction."""
+    from pathlib import Path
+
+    from tcpmodel.check import Options, check_spec
+    from tcpmodel.spec import load
+
+    spec = load(Path(__file__).resolve().parent.parent / "specs" / "mutex-peterson.toml")
+    got = {r.prop: r for r in check_spec(spec, Options(bounds=Bounds(max_states=5)))}
+    assert got["mutual-exclusion"].verdict == "proved"
+    assert got["mutual-exclusion"].engine == "kind" and got["mutual-exclusion"].met
+    # A reachability question is not the proof engine's: it stays unknown, with the bound.
+    assert got["critical-reachable"].verdict == "unknown"
+    assert "state bound 5" in got["critical-reachable"].reason
+    explicit = check_spec(spec, Options("explicit", Bounds(max_states=5)))
+    assert {r.verdict for r in explicit} == {"unknown"}

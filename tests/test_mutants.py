@@ -46,6 +46,18 @@ MUTANTS: list[tuple[str, str | None, dict[str, Any], list[str]]] = [
         ["no-old-data", "no-old-fin", "isn-agreement"],
     ),
     ("server-time-wait", None, {"time_wait": 1}, ["no-old-data", "no-old-fin", "isn-agreement"]),
+    # Liveness: a retry limit (R2) leaves a FIN-WAIT-2 with no timer; without the Linux
+    # tcp_fin_timeout the fix is gone.
+    (
+        "simultaneous-close",
+        None,
+        {"retries_unlimited": False, "retries": 1},
+        ["close-terminates"],
+    ),
+    ("simultaneous-close", "fin-timeout", {"fin_timeout": 0}, ["close-terminates"]),
+    # One more SYN,ACK retry lengthens the schedule past the bound.
+    ("synack-timeout", None, {"synack_retries": 6}, ["synrcvd-released"]),
+    ("synack-timeout", "synack-retries-2", {"synack_retries": 3}, ["synrcvd-released"]),
 ]
 
 
@@ -56,6 +68,16 @@ def _params(spec: str, variant: str | None) -> dict[str, Any]:
         (v,) = [v for v in doc.get("variant", []) if v["name"] == variant]
         params.update(v.get("params", {}))
     return params
+
+
+def _formulas(spec: str, variant: str | None) -> dict[str, str]:
+    """The spec's own formulas (library properties have none) of the configuration."""
+    doc = tomllib.loads((SPECS / f"{spec}.toml").read_text())
+    props = doc.get("property", [])
+    if variant is not None:
+        (v,) = [v for v in doc.get("variant", []) if v["name"] == variant]
+        props = v.get("property", props)
+    return {p["name"]: p["formula"] for p in props if "formula" in p}
 
 
 @pytest.mark.parametrize(
@@ -70,7 +92,11 @@ def test_mutant_is_violated(
     spec: str, variant: str | None, mutation: dict[str, Any], props: list[str], tmp_path: Path
 ) -> None:
     params = _params(spec, variant) | mutation
-    expect = [{"name": p, "expect": "violated"} for p in props]
+    formulas = _formulas(spec, variant)
+    expect = [
+        {"name": p, "expect": "violated"} | ({"formula": formulas[p]} if p in formulas else {})
+        for p in props
+    ]
     path = write_spec(tmp_path / "mutant.toml", f"{spec}-mutant", params, expect)
     results = check_spec(load(path), Options())
     assert {r.prop: r.verdict for r in results} == dict.fromkeys(props, "violated")

@@ -49,6 +49,7 @@ from tcpmodel.kernel.types import (
     VarType,
     default,
     encode,
+    show,
     sort_of,
 )
 
@@ -141,13 +142,14 @@ class System:
             raise ModelError(f"no action or action group named {unknown[0]!r}")
         gone = set(names)
         kept = tuple(a for a in self.actions if a.name not in gone and a.group not in gone)
+        left = {x for a in kept for x in (a.name, a.group, a.label)}
         return System(
             self.name,
             self.variables,
             self.arrays,
             self.init,
             kept,
-            self.fairness,
+            tuple(f for f in self.fairness if f.group in left),  # fairness of what remains
             self.terminal,
             self.definitions,
             self.index,
@@ -253,7 +255,8 @@ class ArrayRef:
                 if i + 1 < self.capacity:
                     u.set(v, u.current(self.field(i + 1, fname)))
                 else:
-                    u.set(v, lift(default(ftype), sort_of(ftype)))
+                    # The empty slot: every field's code 0 (an enum field its first value).
+                    u.set(v, lift(show(ftype, default(ftype)), sort_of(ftype)))
 
 
 class Builder:

@@ -6,10 +6,10 @@ from types import MappingProxyType
 
 from tcpmodel.models import abp, mutex
 from tcpmodel.models.base import LibraryProperty, Model, Param, ParamValue
-from tcpmodel.tcp import connection
+from tcpmodel.tcp import connection, listener
 
 MODELS: MappingProxyType[str, Model] = MappingProxyType(
-    {m.name: m for m in (abp.MODEL, mutex.MODEL, connection.MODEL)}
+    {m.name: m for m in (abp.MODEL, mutex.MODEL, connection.MODEL, listener.MODEL)}
 )
 
 __all__ = ["MODELS", "LibraryProperty", "Model", "Param", "ParamValue"]

@@ -235,6 +235,32 @@ class Server(Endpoint):
         self.ack_delayed = b.var("b.ack_delayed", BOOL, doc="the ACK of a FIN is delayed")
         self.three_way = b.var("b.three_way", BOOL, doc="ghost: b sent FIN,ACK acking a FIN")
         self.active_used = b.var("b.active_used", BOOL, doc="b did its active OPEN")
+        self.age_cap = 0
+        if p["synrcvd_age"]:
+            # Ticks spent in SYN-RECEIVED: at most the whole SYN,ACK schedule (the first RTO
+            # and one per retransmission), saturating one past it (and at 255 with unlimited
+            # retries).
+            k = self.k
+            schedule = sum(min(k.rto << n, k.rto_max) for n in range(k.synack_retries + 1))
+            self.age_cap = 255 if k.retries_unlimited else schedule + 1
+            self.synrcvd_age = b.var(
+                "b.synrcvd_age",
+                IntType(0, self.age_cap),
+                doc="ghost: seconds (ticks) b has spent in SYN-RECEIVED",
+            )
+
+    def tick(self, u: Updates) -> None:
+        super().tick(u)
+        if self.age_cap:
+            age = self.synrcvd_age
+            u.set(
+                age,
+                ite(
+                    self.state.eq("SYN_RECEIVED"),
+                    ite(age.lt(self.age_cap), age + 1, age),
+                    lift(0),
+                ),
+            )
 
     def delayed_ack_possible(self, state: str) -> bool:
         return state == "ESTABLISHED"
@@ -327,6 +353,7 @@ def build(p: Mapping[str, ParamValue]) -> System:
         timestamps=bool(p["timestamps"]),
         syn_in_time_wait=str(p["syn_in_time_wait"]),
         retries_unlimited=bool(p["retries_unlimited"]),
+        fin_timeout=int(p["fin_timeout"]),
     )
     if p["tw_reuse"] and p["time_wait"] == 0:
         raise ModelError("tw_reuse needs a TIME-WAIT to reuse; set time_wait above 0")
@@ -363,6 +390,7 @@ def build(p: Mapping[str, ParamValue]) -> System:
         int(p["duplicate"]),
         bool(p["reorder"]),
         knobs.timestamps,
+        bool(p["loss_unlimited"]),
     )
     a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED", lambda: ts_of(0))
     a.declare(p)
@@ -399,8 +427,23 @@ def build(p: Mapping[str, ParamValue]) -> System:
         "time passes: segments age (none outlives MSL), timers run (a due timer fires first)",
         group="clock",
     )
+    # Fairness for liveness (RFC 9293's progress assumptions): time passes and due timers fire
+    # (weak); a segment offered again and again is delivered again and again (strong), which
+    # is what retransmission relies on.  The model gives segments no identity, so delivery
+    # fairness is per arrival of a segment in a given slot: each receive action with its slot
+    # (``b.ack_closing(slot=1)``) that is possible infinitely often is taken infinitely often.
+    # A network that delivers some other segment each time does not count.
     b.fair("weak", "clock")
+    b.fair("weak", "a.timer")
+    b.fair("weak", "b.timer")
+    system = b.build()
+    for label in dict.fromkeys(a.label for a in system.actions if a.group.endswith(".recv")):
+        b.fair("strong", label)
     return b.build()
+
+
+# The states of an end that has called CLOSE (RFC 9293 Figure 5, below ESTABLISHED).
+CLOSING_STATES = ("FIN_WAIT_1", "FIN_WAIT_2", "CLOSING", "TIME_WAIT", "LAST_ACK")
 
 
 def _both(fmt: str) -> str:
@@ -456,6 +499,16 @@ PROPERTIES = (
         "ABORT, crash or retransmission give-up after the first FIN (the `killed` ghosts) and "
         "no more losses than the budget (`net.overflow`); other segments arrive within MSL",
     ),
+    LibraryProperty(
+        "close-terminates",
+        "leads_to("
+        + " and ".join(
+            "(" + " or ".join(f"{x}.state == {s}" for s in CLOSING_STATES) + ")" for x in "ab"
+        )
+        + ", a.state == CLOSED and (b.state == CLOSED or b.state == LISTEN))",
+        "once both ends have called CLOSE (both in a closing state), eventually both are CLOSED "
+        "(b, a passive opener, back in LISTEN); a liveness property, checked under fairness",
+    ),
     DEADLOCK_FREE,
 )
 
@@ -483,6 +536,12 @@ PARAMS = (
     Param("horizon", "int", 0, "ticks a run may last (0: unbounded)", 0, 255),
     Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
     Param("loss", "int", 1, "segments the network may lose per incarnation", 0, 4),
+    Param(
+        "loss_unlimited",
+        "bool",
+        False,
+        "the network may lose any segment any number of times (for liveness, under fairness)",
+    ),
     Param("duplicate", "int", 1, "segments the network may duplicate per incarnation", 0, 4),
     Param("reorder", "bool", True, "the network may reorder segments"),
     Param(
@@ -529,6 +588,20 @@ PARAMS = (
         "always",
         "when b may CLOSE before a's FIN (and so hold the TIME-WAIT)",
         choices=("always", "last", "never"),
+    ),
+    Param(
+        "fin_timeout",
+        "int",
+        0,
+        "Linux tcp_fin_timeout: ticks in FIN-WAIT-2 before the connection is deleted (0: none)",
+        0,
+        64,
+    ),
+    Param(
+        "synrcvd_age",
+        "bool",
+        False,
+        "track b.synrcvd_age, the ticks b has spent in SYN-RECEIVED (a ghost for timing bounds)",
     ),
     Param("timestamps", "bool", False, "RFC 7323 timestamps with PAWS; TS clock 1 per tick"),
     Param("tw_reuse", "bool", False, "Linux tcp_tw_reuse: a may reopen from TIME-WAIT"),

@@ -86,6 +86,7 @@ class Knobs:
     timestamps: bool = False
     syn_in_time_wait: str = "off"  # "off" (RFC 9293 3.10.7.4) or "rfc6191"
     retries_unlimited: bool = False
+    fin_timeout: int = 0  # Linux tcp_fin_timeout: ticks in FIN-WAIT-2 before closing; 0: none
 
 
 def st(name: str) -> Expr:
@@ -212,6 +213,12 @@ class Endpoint:
             not_(seg.rst),
             seq_lt(seg.ts, self.ts_recent),
         )
+
+    def enter_fin_wait_2(self, u: Updates) -> None:
+        """Our FIN is acknowledged; with `fin_timeout` the FIN-WAIT-2 timer starts."""
+        u.set(self.state, st("FIN_WAIT_2"))
+        if self.k.fin_timeout:
+            u.set(self.timer, self.k.fin_timeout + 1)
 
     def enter_time_wait(self, u: Updates) -> None:
         """TIME-WAIT lasts ``time_wait`` ticks; with 0 the endpoint closes at once."""
@@ -696,15 +703,18 @@ class Endpoint:
             una2 = ite(new_ack, s.ackno, una)
             u.set(una, una2)
             all_acked = una2.eq(nxt)
-            u.set(self.timer, ite(all_acked, lift(0), ite(new_ack, self.k.rto + 1, self.timer)))
-            u.set(self.tries, ite(new_ack, lift(0), self.tries))
+            if state != "TIME_WAIT" and not (state == "FIN_WAIT_2" and self.k.fin_timeout):
+                # In TIME-WAIT the timer is the 2 MSL timeout (RFC 9293 3.10.7.4: only a
+                # retransmitted FIN restarts it); an ACK must not stop it.
+                u.set(self.timer, ite(all_acked, lift(0), ite(new_ack, self.k.rto + 1, self.timer)))
+                u.set(self.tries, ite(new_ack, lift(0), self.tries))
             fin_acked = and_(all_acked, self.is_(*FIN_SENT))
             now = state
             if state == "SYN_RECEIVED":
                 u.set(self.state, st("ESTABLISHED"))
                 now = "ESTABLISHED"
             elif state == "FIN_WAIT_1":
-                u.when(fin_acked, lambda v: v.set(self.state, st("FIN_WAIT_2")))
+                u.when(fin_acked, self.enter_fin_wait_2)
             elif state == "CLOSING":
                 u.when(fin_acked, self.enter_time_wait)
                 return
@@ -802,7 +812,18 @@ class Endpoint:
             group=f"{self.name}.timer",
         )
         if not forever:
-            self._give_up(due)
+            self._give_up(and_(due, outstanding))
+        if self.k.fin_timeout:
+            u = Updates()
+            self.to_closed(u)
+            self.b.action(
+                f"{self.name}.fin_timeout",
+                and_(due, self.is_("FIN_WAIT_2")),
+                u,
+                "Linux tcp_fin_timeout: a FIN-WAIT-2 connection is deleted after the timeout "
+                "(RFC 9293 gives FIN-WAIT-2 no timer)",
+                group=f"{self.name}.timer",
+            )
         u = Updates()
         self.closed_after_close(u)
         self.b.action(

@@ -62,8 +62,12 @@ class Network:
         duplicate: int,
         reorder: bool,
         timestamps: bool = False,
+        unlimited: bool = False,
     ) -> None:
         self.msl = msl
+        # With `unlimited` the network may lose any segment, any number of times (the budget
+        # is not counted): the fault model of liveness checking, where fairness decides.
+        self.unlimited = unlimited
         self.data = data
         self.timestamps = timestamps
         self.loss = loss
@@ -130,8 +134,9 @@ class Network:
         # A send into a full channel is a loss: it uses the budget, and past the budget it
         # breaks the fault model's assumption, which `net.overflow` records.
         lost = u.current(self.lost)
-        in_budget = lost.lt(self.loss)
-        u.set(self.lost, ite(and_(was_full, in_budget), lost + 1, lost))
+        in_budget = lift(True) if self.unlimited else lost.lt(self.loss)
+        if not self.unlimited:
+            u.set(self.lost, ite(and_(was_full, in_budget), lost + 1, lost))
         u.set(self.overflow, or_(u.current(self.overflow), and_(was_full, not_(in_budget))))
 
     def take(self, u: Updates, sender: str, slot: int) -> None:
@@ -143,13 +148,16 @@ class Network:
         for x in ENDS:
             ch = self.channel[x]
             for i in self.slots(x):
-                if self.loss:
+                if self.loss or self.unlimited:
                     u = Updates()
                     ch.remove(u, i)
-                    u.set(self.lost, self.lost + 1)
+                    if not self.unlimited:
+                        u.set(self.lost, self.lost + 1)
                     b.action(
                         f"net.lose_{x}",
-                        and_(ch.present(i), self.lost.lt(self.loss)),
+                        ch.present(i)
+                        if self.unlimited
+                        else and_(ch.present(i), self.lost.lt(self.loss)),
                         u,
                         "network: a segment is lost",
                         {"slot": i},
