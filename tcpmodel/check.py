@@ -9,10 +9,14 @@ Engines (``ENGINES``), all with the contract of `tcpmodel.engines.explicit.explo
 relation (`tcpmodel.engines.bmc`); ``kind`` proves by k-induction (`tcpmodel.engines.kind`);
 ``chc`` asks Z3's Spacer for an inductive invariant (`tcpmodel.engines.chc`).  The symbolic
 engines check each configuration's properties in one run too, and replay their traces.
+
+A configuration's ``[[invariant]]`` formulas go to ``kind``, which checks them first and
+assumes only those it keeps; the reason of every proof says which it used (`used_invariants`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -102,7 +106,13 @@ def check_spec(
         outcomes: dict[str, Outcome] = {}
         stats_of: dict[str, tuple[Stats, str]] = {}
         if safety:
-            got, stats = RUNS[engine](cfg.system, safety, options.bounds, on_progress, compiled)
+            if engine == "kind" and cfg.invariants:
+                got, stats = kind(
+                    cfg.system, safety, options.bounds, on_progress, compiled, cfg.invariants
+                )
+                got = {n: _say_invariants(o) for n, o in got.items()}
+            else:
+                got, stats = RUNS[engine](cfg.system, safety, options.bounds, on_progress, compiled)
             outcomes.update(got)
             stats_of.update({p.name: (stats, engine) for p in safety})
             if options.engine == "auto":
@@ -116,7 +126,14 @@ def check_spec(
                     and got[c.prop.name].verdict == "unknown"
                 ]
                 if open_:
-                    tried, kstats = kind(cfg.system, open_, auto_proof_bounds(options.bounds))
+                    tried, kstats = kind(
+                        cfg.system,
+                        open_,
+                        auto_proof_bounds(options.bounds),
+                        invariants=cfg.invariants,
+                    )
+                    if cfg.invariants:
+                        tried = {n: _say_invariants(o) for n, o in tried.items()}
                     for name, o in tried.items():
                         if o.verdict in ("proved", "holds", "violated"):
                             outcomes[name] = o
@@ -151,3 +168,17 @@ def check_spec(
                 )
             )
     return results
+
+
+def used_invariants(reason: str, invariants: Sequence[Property]) -> list[Property]:
+    """The invariants kind assumed for an outcome with ``reason``: those it did not drop (it
+    names each dropped one as ``invariant '<formula>' not used``)."""
+    return [i for i in invariants if f"invariant {i.formula!r} not used" not in reason]
+
+
+def _say_invariants(o: Outcome) -> Outcome:
+    """kind names in a proof's reason the invariants it used (``strengthened by ...``) and
+    each one it dropped; a proof that used none says so too."""
+    if o.verdict in ("proved", "unreachable") and "strengthened by" not in o.reason:
+        return dataclasses.replace(o, reason=o.reason + "; no invariant used")
+    return o

@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from tcpmodel import proofs as proof_files
 from tcpmodel import report
 from tcpmodel.check import ENGINES, Options, check_spec
 from tcpmodel.engines.explicit import Bounds, Progress
@@ -105,6 +106,13 @@ def main() -> None:
     show_default=True,
     help="Folder for results.json, junit.xml and trace files.",
 )
+@click.option(
+    "--proofs",
+    "proofs_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write a proof artefact to DIR for each property kind or chc proves.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def check(
     paths: Sequence[str],
@@ -116,6 +124,7 @@ def check(
     max_memory: int,
     fmt: str,
     out: str,
+    proofs_dir: str | None,
     quiet: bool,
 ) -> None:
     """Check every property of the specs in PATHS (files or folders of *.toml)."""
@@ -131,14 +140,19 @@ def check(
                     f"known: {', '.join(sorted(known))}"
                 )
             )
+    if proofs_dir is not None and engine not in (*proof_files.ENGINES, "auto"):
+        _fail(UsageError(f"--proofs needs --engine kind, chc or auto (they prove), not {engine}"))
     options = Options(engine, Bounds(max_depth, max_states, timeout, max_memory), only)
     progress = None if quiet else _Progress()
     results: list[Result] = []
     try:
         for s in specs:
-            results += check_spec(s, options, progress)
+            got = check_spec(s, options, progress)
+            results += got
             if progress is not None:
                 progress.done()
+            if proofs_dir is not None:
+                _write_proofs(s, got, Path(proofs_dir), quiet)
     except TcpModelError as e:
         _fail(e)
     _write_out(Path(out), results)
@@ -390,6 +404,63 @@ def diagram(
     _write(out, data)
     arcs = len({(t.src, t.dst) for t in found.transitions})
     click.echo(f"state diagram: {arcs} arcs, {len(found.transitions)} labels: wrote {out}")
+
+
+@main.group(name="proofs")
+def proofs_group() -> None:
+    """Proof artefacts that `check --proofs DIR` writes (proofs by kind or chc)."""
+
+
+@proofs_group.command(name="verify")
+@click.argument("paths", nargs=-1, metavar="[DIR|FILE]...")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Seconds for each proof's re-run.",
+)
+def proofs_verify(paths: Sequence[str], timeout: float | None) -> None:
+    """Check that each artefact still matches its spec and model, and prove it again.
+
+    Default DIR: proofs/.  Exit 0 when every artefact verifies, 1 when a spec or model
+    changed or a proof fails again, 2 when an artefact file is malformed."""
+    try:
+        found = [proof_files.load(p) for p in proof_files.artefact_files(paths or ["proofs"])]
+    except TcpModelError as e:
+        _fail(e)
+    checked = [proof_files.verify(a, timeout) for a in found]
+    t = Table("artefact", "engine", "recorded", "now", "", "s")
+    for v in checked:
+        mark = "ok" if v.status == "ok" else "FAIL"
+        t.add_row(
+            str(v.artefact.path),
+            v.artefact.engine,
+            v.artefact.verdict,
+            v.verdict or "-",
+            mark,
+            f"{v.seconds:.2f}",
+        )
+    console = _console()
+    console.print(t)
+    bad = [v for v in checked if v.status != "ok"]
+    for v in bad:
+        console.print(f"FAIL {v.artefact.path}: {v.why}", markup=False, soft_wrap=True)
+    console.print(
+        f"\n{len(checked)} artefacts: {len(checked) - len(bad)} verified, {len(bad)} failed"
+    )
+    sys.exit(1 if bad else 0)
+
+
+def _write_proofs(spec: Spec, results: Sequence[Result], folder: Path, quiet: bool) -> None:
+    """One artefact per proof in ``results`` (see `tcpmodel.proofs`)."""
+    try:
+        written = proof_files.artefacts(spec, results, folder)
+        for a in written:
+            proof_files.save(a)
+    except OSError as e:
+        _fail(UsageError(f"--proofs {folder}: cannot write proof artefacts: {e.strerror}"))
+    if written and not quiet:
+        click.echo(f"{spec.name}: {len(written)} proof artefacts in {folder / spec.name}", err=True)
 
 
 def _write(path: Path, data: str | bytes) -> None:

@@ -21,6 +21,11 @@ Shape (every key is checked; anything else is an error that names the file and k
     expect = "holds"                  # holds | violated | reachable | unreachable
     description = "..."               # optional
 
+    [[invariant]]                     # optional: a state invariant for k-induction (kind)
+    formula = "always(...)"           # always(<state predicate>), nothing else
+    name = "..."                      # optional (default: the formula)
+    description = "..."               # optional
+
     [[variant]]                       # optional, each checked as its own configuration
     name = "reordering"
     disable = ["..."]                 # optional: actions or action groups removed (also in [spec])
@@ -28,6 +33,13 @@ Shape (every key is checked; anything else is an error that names the file and k
     expect = { delivers-in-order = "violated" }   # optional: override inherited expectations
     [[variant.property]]              # optional: the variant's own properties instead
     ...
+    [[variant.invariant]]             # optional: invariants added to the spec's
+    ...
+
+Invariants strengthen k-induction (`tcpmodel.engines.kind`, Houdini-style): each is checked
+first (true initially, inductive together with the others kept); one that is not is dropped,
+never assumed, and named with why in the reason of every outcome (``--engine kind``, and
+``auto`` when it falls back on kind).  Other engines ignore them.
 
 `load` returns a `Spec` whose every configuration (the base, then each variant) has a built
 `System` and parsed properties, so every error surfaces before any checking starts.
@@ -70,6 +82,7 @@ class Configuration:
     system: System
     checks: tuple[Check, ...]
     fairness: tuple[Fairness, ...] = ()
+    invariants: tuple[Property, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +103,14 @@ class _PropDecl:
     description: str
     key: str
     expect_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _InvDecl:
+    name: str
+    formula: str
+    description: str
+    key: str
 
 
 def spec_files(paths: Sequence[str]) -> list[Path]:
@@ -187,7 +208,7 @@ class _Loader:
         return v
 
     def spec(self, doc: dict[str, Any]) -> Spec:
-        self.keys(doc, "", ["spec", "params", "property", "variant"])
+        self.keys(doc, "", ["spec", "params", "property", "invariant", "variant"])
         head = self.table(doc, "spec", required=True)
         self.keys(head, "spec", ["name", "model", "description", "disable", "fairness"])
         name = self.name(head, "spec")
@@ -208,7 +229,8 @@ class _Loader:
             )
         disable = self.names(head.get("disable"), "spec.disable")
         fairness = head.get("fairness", "model")
-        configs = [self.configuration(model, None, params, props, disable, fairness)]
+        invs = self.invariant_list(doc.get("invariant"), "invariant", [])
+        configs = [self.configuration(model, None, params, props, disable, fairness, invs)]
         variants = doc.get("variant", [])
         if not isinstance(variants, list):
             raise self.err("variant", f"expected [[variant]] tables, got {_tname(variants)}")
@@ -220,7 +242,16 @@ class _Loader:
             self.keys(
                 v,
                 loc,
-                ["name", "description", "params", "property", "expect", "disable", "fairness"],
+                [
+                    "name",
+                    "description",
+                    "params",
+                    "property",
+                    "invariant",
+                    "expect",
+                    "disable",
+                    "fairness",
+                ],
             )
             vname = self.name(v, loc)
             loc = f"variant {vname!r}"
@@ -265,7 +296,10 @@ class _Loader:
             ]
             vdisable = disable + self.names(v.get("disable"), f"{loc}.disable")
             vfair = v.get("fairness", fairness)
-            configs.append(self.configuration(model, vname, vparams, vprops, vdisable, vfair))
+            vinvs = invs + self.invariant_list(v.get("invariant"), f"{loc}.invariant", invs)
+            configs.append(
+                self.configuration(model, vname, vparams, vprops, vdisable, vfair, vinvs)
+            )
         return Spec(name, self.where, model, description, params, tuple(configs))
 
     def params(
@@ -345,6 +379,32 @@ class _Loader:
             out.append(_PropDecl(name, formula, expect, desc, key, f"{key}.expect"))
         return out
 
+    def invariant_list(self, raw: Any, loc: str, inherited: Sequence[_InvDecl]) -> list[_InvDecl]:
+        """``[[invariant]]`` tables: a ``formula``, optional ``name`` and ``description``."""
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise self.err(loc, "expected [[invariant]] tables (an array of tables)")
+        out: list[_InvDecl] = []
+        for k, t in enumerate(raw):
+            key = f"{loc}[{k}]"
+            if not isinstance(t, dict):
+                raise self.err(key, f"expected a table, got {_tname(t)}")
+            self.keys(t, key, ["name", "formula", "description"])
+            name = self.name(t, key) if "name" in t else ""
+            if name:
+                key = f"{loc} {name!r}"
+            formula = self.string(t, "formula", key, True)
+            name = name or formula
+            if any(d.name == name for d in (*inherited, *out)):
+                raise self.err(
+                    f"{key}.name" if "name" in t else f"{key}.formula",
+                    "two invariants share this name; expected unique names: rename one",
+                )
+            desc = self.string(t, "description", key, False)
+            out.append(_InvDecl(name, formula, desc, key))
+        return out
+
     def configuration(
         self,
         model: Model,
@@ -353,6 +413,7 @@ class _Loader:
         props: Sequence[_PropDecl],
         disable: Sequence[str] = (),
         fairness: object = "model",
+        invariants: Sequence[_InvDecl] = (),
     ) -> Configuration:
         try:
             full = model.build(params)
@@ -387,7 +448,23 @@ class _Loader:
                 )
             checks.append(Check(prop, cast(Expectation, d.expect)))
         fair = self.fairness(fairness, system, variant)
-        return Configuration(variant, dict(params), system, tuple(checks), fair)
+        invs = tuple(self.invariant(d, system) for d in invariants)
+        return Configuration(variant, dict(params), system, tuple(checks), fair, invs)
+
+    def invariant(self, d: _InvDecl, system: System) -> Property:
+        """An ``[[invariant]]`` formula: ``always`` of a state predicate, nothing else."""
+        try:
+            prop = parse_property(d.name, d.formula, system, d.description)
+        except FormulaError as e:
+            raise self.err(f"{d.key}.formula", str(e)) from None
+        if prop.kind != "always":
+            what = "an LTL formula" if prop.kind == "ltl" else f"a {prop.kind}(...) formula"
+            raise self.err(
+                f"{d.key}.formula",
+                f"{d.formula!r} is {what}; expected always(<state predicate>): an invariant "
+                "holds in every reachable state",
+            )
+        return prop
 
     def fairness(self, value: object, system: System, variant: str | None) -> tuple[Fairness, ...]:
         """``"model"``, ``"none"`` or a list of ``"weak:GROUP"`` / ``"strong:GROUP"``."""

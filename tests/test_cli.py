@@ -176,7 +176,18 @@ expect = "holds"
 
 def test_progress_on_stderr_and_quiet_silences_it(tmp_path: Path) -> None:
     p = spec(tmp_path, BIG)
-    base = [sys.executable, "-m", "tcpmodel", "check", str(p), "--timeout", "1.6"]
+    # explicit: `auto` would go on to prove the property by k-induction after the time limit.
+    base = [
+        sys.executable,
+        "-m",
+        "tcpmodel",
+        "check",
+        str(p),
+        "--timeout",
+        "1.6",
+        "--engine",
+        "explicit",
+    ]
     loud = subprocess.run(
         [*base, "--out", str(tmp_path / "a")], capture_output=True, text=True, check=False
     )
