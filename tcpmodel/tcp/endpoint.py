@@ -41,7 +41,6 @@ from tcpmodel.kernel.expr import (
     or_,
     seq_le,
     seq_lt,
-    seq_to_int,
 )
 from tcpmodel.kernel.system import Builder, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
@@ -906,4 +905,6 @@ class Endpoint:
         return not_(self.is_("CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED"))
 
     def window_open(self) -> Expr:
-        return seq_to_int(self.snd_nxt - self.snd_una).lt(self.rcv_wnd)
+        # SND.NXT - SND.UNA < window, modulo 2**bits (the same as seq_to_int(...) < window, in
+        # a form whose Z3 terms stay narrow).
+        return in_window(self.snd_nxt, self.snd_una, self.rcv_wnd)
