@@ -572,14 +572,14 @@ def _print_text(results: Sequence[Result]) -> None:
             r.expect,
             r.verdict,
             mark,
-            f"{r.stats.states:,}",
+            "-" if r.engine in ("bmc", "kind", "chc") else f"{r.stats.states:,}",
             str(r.stats.depth),
             f"{r.stats.seconds:.2f}",
         )
     console.print(t)
     for r in results:
-        if r.verdict == "unknown":
-            console.print(f"{r.spec} {r.case_name}: unknown: {r.reason}", markup=False)
+        if r.verdict in ("unknown", "proved"):
+            console.print(f"{r.spec} {r.case_name}: {r.verdict}: {r.reason}", markup=False)
         if r.trace is not None and (r.verdict == "violated" or not r.met):
             console.print(f"\n{_trace_header(r)}{report.trace_text(r.trace)}", markup=False)
     s = report.summary(results)
