@@ -19,7 +19,10 @@ def caption(r: Result) -> list[str]:
     lines = [f"{where}: {r.prop} = {r.formula}", f"verdict: {r.verdict} (expected {r.expect})"]
     if r.trace is not None and r.trace.steps:
         last = r.trace.steps[-1]
-        what = "violating step" if r.verdict == "violated" else "last step"
+        if r.trace.loop is not None:
+            what = "last step of the lasso (the whole run violates it)"
+        else:
+            what = "violating step" if r.verdict == "violated" else "last step"
         lines.append(
             f"{what} {len(r.trace) - 1}: {last.action or 'initial state'}"
             + (f" [{last.rule}]" if last.rule else "")
