@@ -18,9 +18,11 @@ component that passes holds a fair accepting cycle through all of its states and
 
 The counterexample is a lasso: the shortest stem (BFS in the product) to the component's
 state nearest the initial states, then a cycle inside the component that passes, in turn, a
-state of each acceptance set and an edge of each fair group taken there, and returns.  It is
-checked before it is returned: `tcpmodel.ltl.holds_on_lasso` must find the negated formula
-true on it and the fairness conditions must hold on its cycle, or the engine raises.
+state of each acceptance set, an edge of each fair group taken there and a state where each
+weakly fair group never taken is disabled, and returns.  It is checked before it is returned,
+by `check_lasso` (which checks the lasso BMC's lassos too): `tcpmodel.ltl.holds_on_lasso` must
+find the property false on it and the fairness conditions must hold on its cycle, or the
+engine raises.
 
 Bounds: the state graph is explored first (breadth-first, with the usual bounds).  A cycle
 found among fully expanded states is a real fair lasso, so ``violated`` stands even when a
@@ -428,7 +430,6 @@ def _lasso(
     # The lasso's states: the stem ends at `start`; the cycle's last step returns to it.
     seq = stem + cycle[:-1]
     loop = len(stem) - 1
-    _verify(c, g, p, fair, nodes, seq, loop, cycle, group_of)
     # A stutter step repeats its state (a state without successors); the trace leaves it out,
     # so such a lasso ends in that state with `loop` pointing at it.
     shown: list[Step] = []
@@ -439,48 +440,13 @@ def _lasso(
         if i <= loop:
             new_loop = len(shown)
         shown.append(trace_step(c, g.states[nodes[k][0]], None if ai < 0 else ai))
-    return Trace(tuple(shown), new_loop)
+    trace = Trace(tuple(shown), new_loop)
+    check_lasso(c, p, fair, trace)  # the same check as every other engine's lassos
+    return trace
 
 
 def _bits(m: int) -> list[int]:
     return [i for i in range(m.bit_length()) if m >> i & 1]
-
-
-def _verify(
-    c: Compiled,
-    g: Graph,
-    p: Property,
-    fair: Sequence[Fairness],
-    nodes: list[Node],
-    seq: list[tuple[int, int]],
-    loop: int,
-    cycle: list[tuple[int, int]],
-    group_of: Callable[[int], int],
-) -> None:
-    """The lasso satisfies the negated formula, and its cycle is fair, or this raises."""
-    assert p.ltl is not None and p.atoms is not None
-    flags = c.flags(list(p.atoms))
-    word = [flags(g.states[nodes[k][0]]) for _, k in seq]
-    if holds_on_lasso(p.ltl, word, loop):
-        raise ModelError(f"internal error: the lasso found for {p.name} satisfies the property")
-    on_cycle = [nodes[k][0] for _, k in seq[loop:]]
-    taken = 0
-    for ai, _ in cycle:
-        taken |= group_of(ai)
-    for bit, f in enumerate(fair):
-        en = [bool(_enabled_state(g, s, group_of) >> bit & 1) for s in on_cycle]
-        ok = taken >> bit & 1 or (not all(en) if f.kind == "weak" else not any(en))
-        if not ok:
-            raise ModelError(
-                f"internal error: the lasso found for {p.name} is unfair to {f.kind} {f.group}"
-            )
-
-
-def _enabled_state(g: Graph, s: int, group_of: Callable[[int], int]) -> int:
-    m = 0
-    for ai, _ in g.succ[s]:
-        m |= group_of(ai)
-    return m
 
 
 def check_lasso(c: Compiled, p: Property, fair: Sequence[Fairness], trace: Trace) -> None:
