@@ -24,7 +24,7 @@ from tcpmodel.engines.explicit import Bounds, Progress
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.models import MODELS
 from tcpmodel.results import Result
-from tcpmodel.spec import Spec, load, spec_files
+from tcpmodel.spec import Configuration, Spec, load, spec_files
 
 
 def _default_memory_mb() -> int:
@@ -226,14 +226,13 @@ def render(
     """Draw the counterexample or witness of one property of SPEC."""
     # Imported here: `tcpmodel check` never needs the renderers.
     from tcpmodel import render as rendering
-    from tcpmodel.render import chain, graphviz, itf, ladder, text
+    from tcpmodel.render import chain, itf, ladder, text
 
     spec = _load_all([spec_path])[0]
-    cfgs = [c for c in spec.configurations if c.variant == variant]
-    if not cfgs:
-        names = ", ".join(c.variant for c in spec.configurations if c.variant) or "none"
-        _fail(UsageError(f"--variant {variant}: {spec.file} has no such variant; known: {names}"))
-    cfg = cfgs[0]
+    try:
+        cfg = _configuration(spec, variant)
+    except UsageError as e:
+        _fail(e)
     known = [c.prop.name for c in cfg.checks]
     if prop not in known:
         _fail(
@@ -279,13 +278,7 @@ def render(
             draw = ladder.ladder if chain.is_connection(r.trace) else chain.chain
             data = draw(r.trace, lines)
             if fmt != "dot":
-                dot_text = data
-                try:
-                    data = graphviz.render(dot_text, fmt)
-                except UsageError as e:
-                    kept = path.with_suffix(".dot")
-                    _write(kept, dot_text)
-                    _fail(UsageError(f"{e}; wrote {kept}"))
+                data = _image(data, fmt, path)
     except TcpModelError as e:
         _fail(e)
     _write(path, data)
@@ -341,7 +334,7 @@ def diagram(
     Without SPEC: the transitions of small configurations that take every row of RFC 9293's
     state table.  With SPEC: the transitions of its configuration (explored up to
     --max-states).  With --trace: the trace's path highlighted, arcs numbered by step."""
-    from tcpmodel.render import graphviz, itf, states
+    from tcpmodel.render import itf, states
 
     def progress(n: int, seconds: float) -> None:
         if not quiet:
@@ -375,13 +368,8 @@ def diagram(
             stem = "states"
         else:
             spec = _load_all([spec_path])[0]
-            cfgs = [c for c in spec.configurations if c.variant == variant]
-            if not cfgs:
-                names = ", ".join(c.variant for c in spec.configurations if c.variant) or "none"
-                raise UsageError(
-                    f"--variant {variant}: {spec.file} has no such variant; known: {names}"
-                )
-            found = states.explore_transitions(cfgs[0].system, max_states, progress)
+            cfg = _configuration(spec, variant)
+            found = states.explore_transitions(cfg.system, max_states, progress)
             where = spec.name + (f" (variant {variant})" if variant else "")
             seen = f"{found.states:,} states explored"
             if not found.complete:
@@ -393,15 +381,7 @@ def diagram(
     except TcpModelError as e:
         _fail(e)
     out = Path(output) if output else Path(f"{stem}.{fmt}")
-    data: str | bytes = dot_text
-    if fmt != "dot":
-        try:
-            data = graphviz.render(dot_text, fmt)
-        except UsageError as e:
-            kept = out.with_suffix(".dot")
-            _write(kept, dot_text)
-            _fail(UsageError(f"{e}; wrote {kept}"))
-    _write(out, data)
+    _write(out, dot_text if fmt == "dot" else _image(dot_text, fmt, out))
     arcs = len({(t.src, t.dst) for t in found.transitions})
     click.echo(f"state diagram: {arcs} arcs, {len(found.transitions)} labels: wrote {out}")
 
@@ -461,6 +441,28 @@ def _write_proofs(spec: Spec, results: Sequence[Result], folder: Path, quiet: bo
         _fail(UsageError(f"--proofs {folder}: cannot write proof artefacts: {e.strerror}"))
     if written and not quiet:
         click.echo(f"{spec.name}: {len(written)} proof artefacts in {folder / spec.name}", err=True)
+
+
+def _configuration(spec: Spec, variant: str | None) -> Configuration:
+    """The base configuration of ``spec`` (``variant`` None) or the named variant."""
+    for cfg in spec.configurations:
+        if cfg.variant == variant:
+            return cfg
+    names = ", ".join(c.variant for c in spec.configurations if c.variant) or "none"
+    raise UsageError(f"--variant {variant}: {spec.file} has no such variant; known: {names}")
+
+
+def _image(dot_text: str, fmt: str, path: Path) -> bytes:
+    """``dot_text`` drawn by Graphviz as ``fmt``; without Graphviz the DOT is written next to
+    ``path`` and the command fails, saying how to install it."""
+    from tcpmodel.render import graphviz
+
+    try:
+        return graphviz.render(dot_text, fmt)
+    except UsageError as e:
+        kept = path.with_suffix(".dot")
+        _write(kept, dot_text)
+        _fail(UsageError(f"{e}; wrote {kept}"))
 
 
 def _write(path: Path, data: str | bytes) -> None:

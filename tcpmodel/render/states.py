@@ -39,7 +39,7 @@ from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import EnumType, decode
 from tcpmodel.models.base import ParamValue
-from tcpmodel.render.flow import CHANNEL, ENDS, PEER, TIMERS, USER_CALLS, parse_action
+from tcpmodel.render.flow import CHANNEL, ENDS, PEER, TIMERS, USER_CALLS, capacity, parse_action
 from tcpmodel.render.ladder import Attr, attrs, quote
 from tcpmodel.results import Shown, Trace
 
@@ -122,16 +122,6 @@ class Explored:
     complete: bool
 
 
-def _capacity(get: Callable[[str], object], channel: str) -> int:
-    n = 0
-    while True:
-        try:
-            get(f"{channel}[{n}].present")
-        except KeyError:
-            return n
-        n += 1
-
-
 def _segments(get: Get, channel: str, cap: int) -> list[tuple[Shown, ...]]:
     out = []
     for i in range(cap):
@@ -199,7 +189,7 @@ def explore_transitions(
     idx = system.index
     if "a.state" not in idx or "b.state" not in idx or "net.ab[0].present" not in idx:
         raise UsageError(f"a state diagram needs the `connection` model, not {system.name!r}")
-    caps = {ch: _capacity(idx.__getitem__, ch) for ch in CHANNEL.values()}
+    caps = {ch: capacity(idx, ch) for ch in CHANNEL.values()}
     labels = [a.label for a in system.actions]
     layout = c.layout
 
@@ -293,7 +283,7 @@ def trace_transitions(trace: Trace) -> list[tuple[int, Transition]]:
     if not trace.steps or "a.state" not in trace.steps[0].state:
         raise UsageError("a state diagram path needs a trace of the `connection` model")
     first = trace.steps[0].state
-    caps = {ch: _capacity(first.__getitem__, ch) for ch in CHANNEL.values()}
+    caps = {ch: capacity(first, ch) for ch in CHANNEL.values()}
     out: list[tuple[int, Transition]] = []
     for k in range(1, len(trace.steps)):
         prev, cur = trace.steps[k - 1].state, trace.steps[k].state
