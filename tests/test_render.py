@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tcpmodel import render
 from tcpmodel.check import Options, check_spec
 from tcpmodel.cli import main
 from tcpmodel.errors import UsageError
-from tcpmodel.render import caption, graphviz, itf, ladder, text
+from tcpmodel.render import caption, chain, graphviz, itf, ladder, listen, text
 from tcpmodel.render.flow import CHANNEL, flow, segments_in
 from tcpmodel.results import Result, Trace
 from tcpmodel.semantics import replay
@@ -293,3 +294,123 @@ def test_render_draws_other_models_as_a_chain(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     dot = out.read_text()
     assert dot.startswith("digraph") and "p1.pc = CRIT" in dot and "mutual-exclusion" in dot
+
+
+# ---- the listener's picture: the queue ladder ----------------------------------------------
+
+
+@cache
+def listener_result(spec: str, prop: str, variant: str | None = None) -> Result:
+    s = load(SPECS / f"{spec}.toml")
+    (cfg,) = [c for c in s.configurations if c.variant == variant]
+    (r,) = check_spec(
+        dataclasses.replace(s, configurations=(cfg,)), Options(only=frozenset({prop}))
+    )
+    assert r.trace is not None
+    return r
+
+
+def test_listen_ladder_matches_the_golden_file() -> None:
+    r = listener_result("syn-flood", "legit-connects")
+    dot = listen.listen_ladder(trace_of(r), caption(r))
+    assert dot == listen.listen_ladder(trace_of(r), caption(r))
+    golden = GOLDEN / "syn-flood.legit-connects.dot"
+    assert dot.encode() == golden.read_bytes(), (
+        "the listener diagram changed; if on purpose, regenerate with "
+        "`tcpmodel render specs/syn-flood.toml --property legit-connects --format dot "
+        f"-o {golden.relative_to(ROOT)}`"
+    )
+
+
+def test_listen_ladder_draws_the_flood() -> None:
+    """Every step is a row with its action; each attacker SYN is an arrow into the server;
+    each of the client's SYNs arrives while the request queue shows `backlog` spoofed
+    entries (two red S cells in the snapshot of the row before the arrival); the lasso's
+    cycle is marked; no segment is drawn lost (the flood loses nothing)."""
+    r = listener_result("syn-flood", "legit-connects")
+    t = trace_of(r)
+    assert listen.is_listener(t) and not chain.is_connection(t)
+    dot = listen.listen_ladder(t, caption(r))
+    assert dot.startswith("digraph listen")
+    for k, st in enumerate(t.steps):
+        assert f"{k}  t=" in dot and (st.action or "initial state") in dot
+    attacks = [k for k, s in enumerate(t.steps) if (s.action or "").startswith("attacker.")]
+    assert len(attacks) >= 2
+    for k in attacks:
+        assert f"  x{2 * k} -> v{2 * k} [" in dot
+    segs = listen.segments(t)
+    assert [s.label() for s in segs] == ["<CTL=SYN>"] * 3
+    assert all(s.sender == "c" and not s.lost and s.end is not None for s in segs)
+    rows = dot.splitlines()
+    for s in segs:
+        assert s.end is not None
+        before = next(line for line in rows if f" v{2 * (s.end - 1)} [label=<<TABLE" in line)
+        assert before.count(f'BGCOLOR="{listen.SPOOFED}"') == 2
+        assert f"  c{2 * s.sent} -> v{2 * s.end}:w [" in dot
+    assert t.loop is not None and f"back to\\nstep {t.loop}" in dot
+    assert f"steps {t.loop + 1}..{len(t) - 1} repeat forever" in dot
+    assert "ETIMEDOUT" in dot and 'label="X"' not in dot
+    # Rules: in full the first time, by their citation afterwards.
+    assert dot.count("[Linux tcp_syncookies = 0]") == 2
+    assert "[Linux tcp_syncookies = 0: a SYN that\\l finds the request queue full" in dot
+
+
+def test_listen_ladder_draws_a_lost_cookie_ack() -> None:
+    r = listener_result("syn-flood-cookies", "legit-connects", "lost-ack")
+    t = trace_of(r)
+    segs = listen.segments(t)
+    assert [(s.sender, s.label(), s.lost) for s in segs] == [
+        ("c", "<CTL=SYN>", False),
+        ("s", "<CTL=SYN,ACK> cookie", False),
+        ("c", "<CTL=ACK> cookie", True),
+    ]
+    lost = segs[-1]
+    assert lost.end is not None and (t.steps[lost.end].action or "").startswith("net.lose_cs")
+    dot = listen.listen_ladder(t, caption(r))
+    assert 'label="X"' in dot and f"-> m{2 * lost.end} [" in dot
+    assert "ESTABLISHED\\n(on a cookie)" in dot
+
+
+def test_listen_ladder_shows_the_accept_queue() -> None:
+    """accept-overflow/no-abort's witness: another client's connection (o) fills the accept
+    queue, the client's ACKs are dropped, then its connection (C) is queued and accepted;
+    no attacker acts, so the attacker's columns are left out."""
+    r = listener_result("accept-overflow", "accepted-after-overflow", "no-abort")
+    t = trace_of(r)
+    dot = listen.listen_ladder(t, caption(r))
+    assert not listen.attacked(t) and "attacker" not in dot and " x0 " not in dot
+    assert '<FONT COLOR="black">o</FONT>' in dot
+    assert '<FONT COLOR="white">C</FONT>' in dot and "C accepted" in dot
+    assert [s.label() for s in listen.segments(t)].count("<CTL=ACK>") == 3
+
+
+def test_listen_ladder_marks_a_stutter_at_the_horizon() -> None:
+    r = listener_result("syn-flood", "legit-connects", "by-horizon")
+    t = trace_of(r)
+    assert t.loop == len(t) - 1
+    assert "stays in step" in listen.listen_ladder(t, caption(r))
+
+
+def test_diagram_picks_the_picture() -> None:
+    assert render.diagram(trace_of(fixed_isn())).startswith("digraph ladder")
+    flood = trace_of(listener_result("syn-flood", "legit-connects"))
+    assert render.diagram(flood).startswith("digraph listen")
+    mutex = trace_of(result(SPECS / "mutex-naive.toml", "mutual-exclusion"))
+    assert not listen.is_listener(mutex) and render.diagram(mutex).startswith("digraph chain")
+
+
+@pytest.mark.skipif(not graphviz.available(), reason="needs Graphviz dot")
+def test_cli_renders_the_flood_with_graphviz(tmp_path: Path) -> None:
+    out = tmp_path / "flood.svg"
+    code, _, err = run(
+        "render",
+        str(SPECS / "syn-flood.toml"),
+        "--property",
+        "legit-connects",
+        "-o",
+        str(out),
+        "-q",
+    )
+    assert code == 0, err
+    svg = out.read_text()
+    assert "<svg" in svg and "attacker.syn_entry" in svg and "client.give_up" in svg

@@ -307,3 +307,25 @@ def test_a_failing_dot_warns_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert len(err.strip().splitlines()) == 1 and "syntax error" in err
     assert not list(tmp_path.glob("*.svg")) and len(list(tmp_path.glob("*.dot"))) == 2
     assert "syntax error" in (tmp_path / "index.html").read_text()
+
+
+def test_listener_traces_get_the_queue_ladder(tmp_path: Path) -> None:
+    """``check --out`` on a listener spec: each trace's .dot is the queue ladder (client,
+    server with its queues, attacker), and with Graphviz its SVG is inlined in index.html."""
+    code, _, err = run("check", str(SPECS / "syn-flood.toml"), "--out", str(tmp_path), "-q")
+    assert code == 0, err
+    stems = traced(tmp_path)
+    assert set(stems) == {
+        "syn-flood.legit-connects",
+        "syn-flood.by-horizon.legit-connects",
+        "syn-flood.by-horizon.legit-connects-by-horizon",
+    }
+    for stem in stems:
+        dot = (tmp_path / f"{stem}.dot").read_text()
+        assert dot.startswith("digraph listen") and "request queue (2)" in dot, stem
+        assert "attacker.syn_entry" in dot and "client.give_up" in dot, stem
+    page = (tmp_path / "index.html").read_text()
+    assert parse(page).errors == []
+    if HAVE_DOT:
+        assert page.count("<svg") == len(stems)
+        assert "attacker.syn_entry" in page

@@ -2,15 +2,31 @@
 
 * `flow`: segment identities and per-step events, recovered by comparing consecutive states;
 * `ladder`: the ladder (sequence) diagram as DOT text, pure and deterministic;
+* `listen`: a ``listener`` trace (SYN flood) as a ladder of client, server and attacker with
+  the server's request and accept queues drawn step by step; `chain`: any other model's;
 * `text`: a plain-text step table; `itf`: the ITF JSON of Apalache and Quint, and back;
 * `graphviz`: the one module that runs the ``dot`` program (DOT to SVG or PNG).
 
-`caption` gives the lines that name what a diagram shows.
+`caption` gives the lines that name what a diagram shows; `diagram` picks a trace's picture.
 """
 
 from __future__ import annotations
 
-from tcpmodel.results import Result
+from collections.abc import Sequence
+
+from tcpmodel.results import Result, Trace
+
+
+def diagram(trace: Trace, lines: Sequence[str] = ()) -> str:
+    """The DOT text of ``trace``'s picture: a ladder for the ``connection`` model, the queue
+    ladder for the ``listener`` model, a chain of states for any other."""
+    from tcpmodel.render import chain, ladder, listen
+
+    if chain.is_connection(trace):
+        return ladder.ladder(trace, lines)
+    if listen.is_listener(trace):
+        return listen.listen_ladder(trace, lines)
+    return chain.chain(trace, lines)
 
 
 def caption(r: Result) -> list[str]:

@@ -33,13 +33,26 @@ connections that the application has not yet taken with accept().  Variables:
   segment in flight is delivered (or lost, within the ``loss`` budget ``net.lost``) before time
   passes.  A send into a full channel is lost and sets the ghost ``net.overflow``.
 * ``time``: ticks so far, at most ``horizon``.  A due timer, a segment in flight and the
-  client's connect() at ``client_start`` are urgent: no tick until they are handled.
+  client's connect() at ``client_start`` are urgent: no tick until they are handled.  With
+  ``horizon = 0`` runs are infinite (for liveness): ``time`` then stops counting at
+  ``client_start`` (all it is needed for afterwards is "connect() is due"), and
+  ``accept.phase`` counts ticks modulo ``accept_rate`` for the application's accept().
 * ghosts: ``srv.ack_dropped`` (the client's final ACK found the accept queue full and was
   dropped), ``srv.spoofed_state`` (a spoofed SYN got an entry while ``backlog`` entries were
   held).
 
 Definitions: ``settled`` (the horizon is reached and nothing is left to do at that instant:
-no segment in flight, no timer due) and ``over_backlog`` (more than ``backlog`` entries).
+no segment in flight, no timer due; only with a horizon) and ``over_backlog`` (more than
+``backlog`` entries).
+
+Fairness (for LTL properties such as ``legit-connects``): weak for the clock (time passes,
+and with it the application's accept()), the request entries' timers and the client (its
+connect(), SYN retransmissions and give-up); strong for each receive action with its slot, as
+in the ``connection`` model.  The attacker, the other clients and the network's losses get
+none: an attacker with an unlimited supply may send or stay silent as it likes, and the
+network loses only what the ``loss`` budget allows.  Time cannot be stalled either way: the
+attacker's SYNs per tick and the losses are bounded and every other step is urgent, so every
+infinite run ticks infinitely often.
 """
 
 from __future__ import annotations
@@ -107,13 +120,26 @@ class Listener:
         self.start = int(p["client_start"])
         self.horizon = int(p["horizon"])
         self.loss = int(p["loss"])
-        if self.start >= self.horizon:
+        if self.horizon and self.start >= self.horizon:
             raise ModelError(
                 f"client_start {self.start} must be below horizon {self.horizon}: "
                 "the client calls connect() within the run"
             )
         b = self.b = Builder("listener")
-        self.time = b.var("time", IntType(0, self.horizon), doc="ticks so far")
+        if self.horizon:
+            self.time = b.var("time", IntType(0, self.horizon), doc="ticks so far")
+        else:
+            # Unbounded runs: the clock only has to say whether connect() is due.
+            self.time = b.var(
+                "time", IntType(0, self.start), doc="ticks so far, up to client_start"
+            )
+        self.phase: Var | None = None
+        if not self.horizon and self.accept_rate > 1:
+            self.phase = b.var(
+                "accept.phase",
+                IntType(0, self.accept_rate - 1),
+                doc="ticks modulo accept_rate (unbounded runs)",
+            )
         # -- the listener -------------------------------------------------------------------
         self.req = b.array(
             "req",
@@ -244,11 +270,21 @@ class Listener:
         self.add_network()
         self.add_tick()
         b = self.b
-        settled = and_(self.time.eq(self.horizon), self.channels_empty(), not_(self.timers_due()))
-        b.define("settled", settled)
+        if self.horizon:
+            at_end = self.time.eq(self.horizon)
+            b.define("settled", and_(at_end, self.channels_empty(), not_(self.timers_due())))
+            b.terminal = at_end
         b.define("over_backlog", self.requests().gt(self.backlog))
-        b.terminal = self.time.eq(self.horizon)
+        # Fairness for LTL (module docstring): weak for time, the timers and the client's own
+        # steps; strong per receive action and slot (a segment offered again and again is
+        # received); none for the attacker, the other clients or losses.
         b.fair("weak", "clock")
+        b.fair("weak", "srv.timer")
+        b.fair("weak", "client")
+        system = b.build()
+        receive = ("client.receive", "srv.receive")
+        for label in dict.fromkeys(a.label for a in system.actions if a.group in receive):
+            b.fair("strong", label)
         return b.build()
 
     def add_client(self) -> None:
@@ -591,7 +627,10 @@ class Listener:
     def add_tick(self) -> None:
         u = Updates()
         nxt = self.time + 1
-        u.set(self.time, nxt)
+        if self.horizon:
+            u.set(self.time, nxt)
+        else:
+            u.set(self.time, ite(self.time.lt(self.start), nxt, self.time))
         u.set(self.now, 0)
         u.set(self.timer, ite(self.timer.gt(1), self.timer - 1, self.timer))
         for j in range(self.req.capacity):
@@ -599,7 +638,15 @@ class Listener:
             u.set(t, ite(t.gt(1), t - 1, t))
         if self.accept_rate:
             # accept() at every multiple of accept_rate: the head of the FIFO queue is taken.
-            turn = (nxt % self.accept_rate).eq(0)
+            turn: Expr
+            if self.horizon:
+                turn = (nxt % self.accept_rate).eq(0)
+            elif self.phase is None:
+                turn = TRUE
+            else:
+                last = self.accept_rate - 1
+                turn = self.phase.eq(last)
+                u.set(self.phase, ite(turn, 0, self.phase + 1))
             legit_head = and_(self.legit.eq("QUEUED"), self.ahead.eq(0))
             other_head = and_(self.queued.gt(0), not_(legit_head))
             u.set(
@@ -614,7 +661,7 @@ class Listener:
         self.b.action(
             "tick",
             and_(
-                self.time.lt(self.horizon),
+                self.time.lt(self.horizon) if self.horizon else TRUE,
                 not_(self.timers_due()),
                 self.channels_empty(),
                 not_(connect_due),
@@ -633,10 +680,17 @@ def build(p: Mapping[str, ParamValue]) -> System:
 PROPERTIES = (
     LibraryProperty(
         "legit-connects",
+        "eventually(srv.legit != NONE)",
+        "the server eventually has the legitimate client's connection in its accept queue (or "
+        "accepted): a liveness property, checked under fairness; use horizon = 0 (with a "
+        "horizon the run stutters at it, and this reads 'by the horizon')",
+    ),
+    LibraryProperty(
+        "legit-connects-by-horizon",
         "always(settled implies srv.legit != NONE)",
         "by the horizon the server has the legitimate client's connection in its accept queue "
-        "or accepted (bounded-time form: with a horizon past the client's give-up time, a "
-        "violation means the client never gets in)",
+        "or accepted (bounded-time form, for the safety engines; needs a horizon: with one "
+        "past the client's give-up time, a violation means the client never gets in)",
     ),
     LibraryProperty(
         "queue-bounded",
@@ -693,7 +747,7 @@ PARAMS = (
         ("unlimited",),
     ),
     Param("client_start", "int", 0, "the tick at which the client calls connect()", 0, 127),
-    Param("horizon", "int", 10, "ticks a run lasts", 1, 128),
+    Param("horizon", "int", 10, "ticks a run lasts (0: unbounded, for liveness)", 0, 128),
     Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
     Param("loss", "int", 0, "segments the network may lose in a run", 0, 3),
     Param(
