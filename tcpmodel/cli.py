@@ -210,7 +210,8 @@ RENDER_FORMATS = ("svg", "png", "dot", "txt", "json")
     type=click.Choice(RENDER_FORMATS),
     default="svg",
     show_default=True,
-    help="svg/png: ladder diagram (other models: a chain of states; needs Graphviz dot); "
+    help="svg/png: ladder diagram (listener: with the server's queues; other models: a chain "
+    "of states; needs Graphviz dot); "
     "dot; txt: step table; json: ITF.",
 )
 @click.option(
@@ -226,7 +227,7 @@ def render(
     """Draw the counterexample or witness of one property of SPEC."""
     # Imported here: `tcpmodel check` never needs the renderers.
     from tcpmodel import render as rendering
-    from tcpmodel.render import chain, itf, ladder, text
+    from tcpmodel.render import chain, itf, text
 
     spec = _load_all([spec_path])[0]
     try:
@@ -275,8 +276,7 @@ def render(
                 else "\n".join(lines) + "\n\n" + report.trace_text(r.trace) + "\n"
             )
         else:
-            draw = ladder.ladder if chain.is_connection(r.trace) else chain.chain
-            data = draw(r.trace, lines)
+            data = rendering.diagram(r.trace, lines)
             if fmt != "dot":
                 data = _image(data, fmt, path)
     except TcpModelError as e:
@@ -537,16 +537,17 @@ def _write_out(folder: Path, results: Sequence[Result]) -> None:
 
 
 def _trace_files(r: Result) -> dict[str, str]:
-    """The dot, txt and json text of a result's trace: a ladder for ``connection`` traces."""
+    """The dot, txt and json text of a result's trace: a ladder for ``connection`` traces, the
+    queue ladder for ``listener`` traces, a chain of states for others."""
     from tcpmodel import render as rendering
-    from tcpmodel.render import chain, itf, ladder, text
+    from tcpmodel.render import chain, itf, text
 
     assert r.trace is not None
     lines = rendering.caption(r)
+    dot = rendering.diagram(r.trace, lines)
     if chain.is_connection(r.trace):
-        dot, txt = ladder.ladder(r.trace, lines), text.table(r.trace, lines)
+        txt = text.table(r.trace, lines)
     else:
-        dot = chain.chain(r.trace, lines)
         txt = _trace_header(r) + report.trace_text(r.trace) + "\n"
     meta = {"source": r.file, "description": "\n".join(lines)}
     return {"dot": dot, "txt": txt, "json": itf.dumps(r.trace, meta)}
@@ -580,7 +581,9 @@ def _print_text(results: Sequence[Result]) -> None:
         )
     console.print(t)
     for r in results:
-        if r.verdict in ("unknown", "proved"):
+        # exists_forall verdicts say which strategy wins for how many secrets (a lucky guess).
+        game = r.formula.lstrip().startswith("exists_forall")
+        if r.verdict in ("unknown", "proved") or (game and r.reason):
             console.print(f"{r.spec} {r.case_name}: {r.verdict}: {r.reason}", markup=False)
         if r.trace is not None and (r.verdict == "violated" or not r.met):
             console.print(f"\n{_trace_header(r)}{report.trace_text(r.trace)}", markup=False)

@@ -3,6 +3,8 @@
 Grammar (a formula is one temporal operator applied to a state predicate)::
 
     formula   := "always(" pred ")" | "reachable(" pred ")"
+               | "exists_forall(" vars "," vars "," pred ")"
+    vars      := component.variable | "(" component.variable "," ... ")"
     pred      := pred "implies" pred            (lowest precedence, right-associative)
                | pred "or" pred | pred "and" pred | "not" pred
                | term ("==" | "!=" | "<" | "<=" | ">" | ">=") term ...   (chains allowed)
@@ -18,6 +20,14 @@ operator, so the text is first rewritten by `tcpmodel.formula_source`, ``p impli
 becoming ``__implies__(p, q)``, with a map from rewritten to original columns so that every
 error points at the user's text.  Errors read
 ``column N: what is wrong; expected ...``.
+
+``exists_forall(S, K, p)`` is a game question (RFC 1948's attacker against a keyed ISN): is there
+one value of the strategy variables ``S`` such that, for every value of the secret variables
+``K``, a state where ``p`` holds is reachable?  Both must be fixed in the initial state (no
+action may change them): their values are those the initial states hold.  A run that reaches
+``p`` for some secrets only is a lucky guess, not a counterexample.  The verdict is
+``reachable`` or ``unreachable`` (`tcpmodel.check` decides it by exploring the states of each
+strategy once).
 """
 
 from __future__ import annotations
@@ -37,7 +47,8 @@ from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import BOOL, INT, EnumType, SeqType, Sort
 
-Kind = Literal["always", "reachable", "ltl"]
+Kind = Literal["always", "reachable", "ltl", "exists_forall"]
+EXISTS_FORALL = "exists_forall"
 TEMPORAL: tuple[str, ...] = ("always", "reachable")
 LATER = ("eventually", "until", "leads_to", "next")
 # LTL operators and their arity.
@@ -57,6 +68,9 @@ class Property:
     doc: str = ""
     ltl: ltl_.Ltl | None = None
     atoms: tuple[Expr, ...] | None = None
+    # exists_forall: the strategy's and the secret's variables (names, in the order given)
+    strategy: tuple[str, ...] = ()
+    secret: tuple[str, ...] = ()
 
 
 def parse_property(name: str, text: str, system: System, doc: str = "") -> Property:
@@ -74,6 +88,15 @@ def parse_property(name: str, text: str, system: System, doc: str = "") -> Prope
             raise syntax_error(e, src, flat, toks) from None
         body = tree.body
         tr = _Translator(system, src)
+        if (
+            isinstance(body, ast.Call)
+            and isinstance(body.func, ast.Name)
+            and body.func.id == EXISTS_FORALL
+        ):
+            strategy, secret, pred = _exists_forall(body, tr, src)
+            return Property(
+                name, "exists_forall", pred, text, doc, strategy=strategy, secret=secret
+            )
         if _simple(body):
             kind, pred_node = _temporal(body, src, flat)
             pred = tr.bool(pred_node)
@@ -90,6 +113,52 @@ def parse_property(name: str, text: str, system: System, doc: str = "") -> Prope
     except Located as e:
         raise FormulaError(f"column {e.offset + 1}: {e.message}") from None
     return Property(name, kind, pred, text, doc)
+
+
+def _exists_forall(
+    node: ast.Call, tr: _Translator, src: Source
+) -> tuple[tuple[str, ...], tuple[str, ...], Expr]:
+    """``exists_forall(S, K, p)``: the strategy's and the secret's variable names, and ``p``."""
+    at = src.node
+    shape = "exists_forall(<strategy variable(s)>, <secret variable(s)>, <predicate>)"
+    if len(node.args) != 3 or node.keywords:
+        raise Located(at(node), f"exists_forall takes three arguments; expected {shape}")
+    groups: list[tuple[str, ...]] = []
+    for arg, role in zip(node.args[:2], ("strategy", "secret"), strict=True):
+        elts = arg.elts if isinstance(arg, ast.Tuple) else [arg]
+        names: list[str] = []
+        for e in elts:
+            dotted = _dotted(e)
+            if dotted is None:
+                raise Located(
+                    at(e), f"the {role} must be state variables such as att.delta; expected {shape}"
+                )
+            if dotted not in tr.system.index:
+                raise Located(at(e), f"the {role} must be state variables: {tr.unknown(dotted)}")
+            writer = next((a for a in tr.system.actions for v, _ in a.updates if v == dotted), None)
+            if writer is not None:
+                raise Located(
+                    at(e),
+                    f"{dotted} is changed by action {writer.label}; expected a {role} variable "
+                    "fixed in the initial state (chosen once, before anything happens)",
+                )
+            if dotted in names or any(dotted in g for g in groups):
+                raise Located(at(e), f"{dotted} is named twice; expected distinct variables")
+            names.append(dotted)
+        if not names:
+            raise Located(at(arg), f"no {role} variable; expected {shape}")
+        groups.append(tuple(names))
+    pred_node = node.args[2]
+    nested = _calls(pred_node, (*TEMPORAL, *LATER, EXISTS_FORALL))
+    if nested:
+        inner = nested[0].func
+        fn = inner.id if isinstance(inner, ast.Name) else "?"
+        raise Located(
+            at(nested[0]),
+            f"{fn}(...) cannot be nested inside exists_forall(...); "
+            f"expected a state predicate: {shape}",
+        )
+    return groups[0], groups[1], tr.bool(pred_node)
 
 
 def _calls(node: ast.AST, names: tuple[str, ...] | dict[str, int]) -> list[ast.Call]:
@@ -253,6 +322,9 @@ _SIGNATURES = {
     "seq_gt": "seq_gt(a, b)",
     "seq_ge": "seq_ge(a, b)",
     "in_window": "in_window(x, start, size)",
+    "seq_to_int": "seq_to_int(x)",
+    "forall": "forall(s in net.ab, p)",
+    "exists": "exists(s in net.ab, p)",
     "ite": "ite(cond, a, b)",
     "min": "min(a, b)",
     "max": "max(a, b)",
@@ -283,6 +355,8 @@ class _Translator:
                         lst.append(v.vtype)
         self.defs = dict(system.definitions)
         self.defs.setdefault("deadlock", _deadlock(system))
+        # Names bound by forall/exists to one slot of an array, e.g. s -> net.ab[1].
+        self.bound: dict[str, str] = {}
 
     def err(self, n: ast.AST, msg: str) -> Located:
         return Located(self.src.node(n), msg)
@@ -487,7 +561,7 @@ class _Translator:
         fn = n.func.id
         args = n.args
         arity = {k: 2 if k == IMPLIES else v.count(",") + 1 for k, v in _SIGNATURES.items()}
-        if fn in TEMPORAL or fn in LATER:
+        if fn in TEMPORAL or fn in LATER or fn == EXISTS_FORALL:
             raise self.err(
                 n, f"{fn}(...) may only appear at the top of a formula; expected a predicate here"
             )
@@ -500,6 +574,8 @@ class _Translator:
             )
         if fn in (IMPLIES, "implies"):
             return E.implies(self.bool(args[0]), self.bool(args[1]))
+        if fn in ("forall", "exists"):
+            return self.quantified(n, fn, args[0], args[1])
         if fn == "ite":
             c = self.bool(args[0])
             a, b = self.pair(args[1], args[2])
@@ -514,6 +590,15 @@ class _Translator:
                     "is ill-typed; expected two sequence numbers of one width and an integer",
                 )
             return E.in_window(x, r, w)
+        if fn == "seq_to_int":
+            # A sequence number's value 0 .. 2**bits - 1 as an integer: for ordering numbers
+            # known not to wrap, e.g. ages seq_to_int(isn.b - b.iss) in invariants.
+            x = self.expr(args[0])
+            if not isinstance(x.sort, SeqType):
+                raise self.err(
+                    n, f"seq_to_int of {x.sort.describe()}; expected a sequence number (Seq)"
+                )
+            return E.seq_to_int(x)
         a, b = self.pair(args[0], args[1])
         if fn.startswith("seq_") and not (isinstance(a.sort, SeqType) and a.sort == b.sort):
             raise self.err(
@@ -537,10 +622,54 @@ class _Translator:
         }[fn]
         return f(a, b)
 
+    def quantified(self, n: ast.Call, fn: str, binder: ast.expr, body: ast.expr) -> Expr:
+        """``forall(s in net.ab, p)``: ``p`` holds of every segment in flight in the array
+        ``net.ab`` (every slot whose ``present`` is set), with ``s.seq`` naming the slot's
+        field; ``exists(s in net.ab, p)``: of some segment in flight."""
+        shape = f"{fn}(s in ARRAY, p)"
+        if not (
+            isinstance(binder, ast.Compare)
+            and len(binder.ops) == 1
+            and isinstance(binder.ops[0], ast.In)
+            and isinstance(binder.left, ast.Name)
+        ):
+            raise self.err(binder, f"expected `name in ARRAY` as the first argument of {shape}")
+        var = binder.left.id
+        array = _dotted(binder.comparators[0])
+        slots: list[str] = []
+        while array is not None and f"{array}[{len(slots)}].present" in self.system.index:
+            slots.append(f"{array}[{len(slots)}]")
+        if not slots:
+            arrays = sorted(
+                {m.group(1) for v in self.system.variables if (m := _SLOT.match(v.name))}
+            )
+            raise self.err(
+                binder.comparators[0],
+                f"{array or '?'} is not an array of model {self.system.name}; expected one "
+                f"of: {', '.join(arrays) or '(the model has no arrays)'}",
+            )
+        if var in self.bound or var in self.system.index or var in self.defs:
+            raise self.err(binder.left, f"{var!r} is already a name; expected a fresh name")
+        parts = []
+        for slot in slots:
+            self.bound[var] = slot
+            try:
+                p = self.bool(body)
+            finally:
+                del self.bound[var]
+            present = self.system.ref(f"{slot}.present")
+            parts.append(E.implies(present, p) if fn == "forall" else E.and_(present, p))
+        return E.and_(*parts) if fn == "forall" else E.or_(*parts)
+
     def name(self, n: ast.expr) -> Node:
         dotted = _dotted(n)
         if dotted is None:
             raise self.err(n, "expected a name such as a.state or net[0].seq")
+        head, dot, rest = dotted.partition(".")
+        if head in self.bound:
+            if not dot:
+                raise self.err(n, f"{head} is a segment; expected a field such as {head}.seq")
+            dotted = f"{self.bound[head]}.{rest}"
         if dotted in self.system.index:
             return self.system.ref(dotted)
         if dotted in self.defs:
@@ -548,6 +677,9 @@ class _Translator:
         if "." in dotted or "[" in dotted:
             raise self.err(n, self.unknown(dotted))
         return _EnumName(dotted, self.src.node(n))
+
+
+_SLOT = re.compile(r"^(.*)\[\d+\]\.present$")
 
 
 def _dotted(n: ast.expr) -> str | None:

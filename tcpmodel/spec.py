@@ -64,6 +64,7 @@ _EXPECT_OF_KIND = {
     "always": ("holds", "violated"),
     "reachable": ("reachable", "unreachable"),
     "ltl": ("holds", "violated"),
+    "exists_forall": ("reachable", "unreachable"),
 }
 
 

@@ -17,7 +17,7 @@ A `System` is:
   names the clause the action implements, e.g. ``"RFC 9293 3.10.7.4 (FIN-WAIT-1, FIN)"``.
 * ``fairness``: weak or strong fairness per action ``group`` (used by liveness checking).
 * ``terminal``: states where having no enabled action is intended, not a deadlock.
-* ``definitions``: named predicates that formulas may use by name.
+* ``definitions``: named expressions (predicates, constants, terms) formulas may use by name.
 
 Models build systems with `Builder`; engines read the frozen `System` only.
 """
@@ -345,10 +345,10 @@ class Builder:
     def fair(self, kind: Literal["weak", "strong"], group: str) -> None:
         self._fair.append(Fairness(kind, group))
 
-    def define(self, name: str, pred: Expr) -> None:
-        if pred.sort != BOOL:
-            raise ModelError(f"definition {name} must be Bool")
-        self._defs.append((name, pred))
+    def define(self, name: str, expr: Expr) -> None:
+        """A named expression formulas may use: a predicate, or a value (a constant of the
+        configuration, or a term over the variables such as the ISN a host would choose now)."""
+        self._defs.append((name, expr))
 
     def build(self) -> System:
         index = {v.name: i for i, v in enumerate(self._vars)}

@@ -17,6 +17,15 @@ Components (each adds variables and actions to one `Builder`):
 * the clock: ``tick`` ages segments and runs timers; timers are urgent (no tick while one is
   due), and the ISN clock ``isn.clock`` advances ``isn_rate`` per tick modulo 2**seq_bits.
 
+* the off-path attacker (``attacker = "offpath"``, RFC 1948 section 1): it knows the ISN clock
+  and the ISN policy but sees no segment; it sends ``b`` a SYN with ``a``'s address, then,
+  without seeing ``b``'s SYN,ACK, an ACK of the ISS it predicts (``isn.clock + att.delta``)
+  carrying one data unit.  ``att.delta``, its strategy, is chosen in the initial state over the
+  whole sequence space, as is the keyed ISN's secret ``isn.secret`` with ``isn_secret =
+  "any"``; ``exists_forall(att.delta, isn.secret, b.injected)`` (`tcpmodel.formula`) asks for
+  one strategy that wins whatever the secret.  ``a_down``: the real ``a`` is down or flooded
+  and answers nothing (the classic attack needs its silence).
+
 Incarnations: ``a.inc`` numbers a's connections; every segment carries the sender's ``inc`` as
 a ghost tag, and ``b.inc`` is the tag of the SYN ``b`` synchronised on.  So "data from an older
 incarnation was accepted" is the state predicate ``b.old_data``.
@@ -24,10 +33,10 @@ incarnation was accepted" is the state predicate ``b.old_data``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from tcpmodel.errors import ModelError
-from tcpmodel.kernel.expr import FALSE, TRUE, Expr, and_, enum_const, ite, lift, not_, or_
+from tcpmodel.kernel.expr import FALSE, TRUE, Expr, Lit, Var, and_, enum_const, ite, lift, not_, or_
 from tcpmodel.kernel.system import Builder, System, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
 from tcpmodel.models.base import DEADLOCK_FREE, LibraryProperty, Model, Param, ParamValue
@@ -35,6 +44,11 @@ from tcpmodel.tcp.endpoint import STATE, SYNCHRONIZED, Endpoint, Knobs, st
 from tcpmodel.tcp.network import Network
 
 HOW = EnumType("ended", ("NORMAL", "ABORT", "CRASH"))
+ATT_PHASE = EnumType("att_phase", ("IDLE", "SYN_SENT", "DONE"))
+# The ISN the attacker uses for its own side of the forged connection (any value would do).
+ATT_ISN = 0
+# `isn_secret = "any"` and the attacker's strategy make one initial state per value.
+MAX_CHOICE_BITS = 8
 
 
 class Client(Endpoint):
@@ -333,6 +347,64 @@ class Server(Endpoint):
         )
 
 
+def _add_attacker(
+    b: Builder,
+    seq: SeqType,
+    net: Network,
+    a: Client,
+    clock: Var | None,
+    ts_of: Callable[[int], Expr] | None,
+) -> Var:
+    """The off-path attacker of RFC 1948 section 1 (``X`` there, ``b`` its target, ``a`` the
+    trusted host whose address it forges); returns its strategy variable ``att.delta``.
+
+    It knows the ISN clock (RFC 1948: by connecting to the target itself just before) and the
+    ISN policy, but sees no segment: its only choice is ``att.delta``, the difference it bets on
+    between b's ISN and the clock, fixed in the initial state.  Its segments go into a's channel
+    toward ``b`` with the ghost ``spoofed``; it sends each once and never retransmits."""
+    phase = b.var("att.phase", ATT_PHASE, "IDLE", doc="the attacker's progress")
+    delta = b.var(
+        "att.delta",
+        seq,
+        doc="the attacker's strategy: b's ISN minus the ISN clock, as it guesses (fixed)",
+    )
+    guess = b.var("att.guess", seq, doc="the ISS the attacker predicts for b when it sends SYN")
+    known = clock if clock is not None else lift(0, seq)  # a fixed ISN: clock 0
+    forged: dict[str, Lit] = {"inc": a.inc, "spoofed": True}
+    if ts_of is not None:
+        forged["ts"] = ts_of(0)  # a plausible TSval of a's (RFC 7323): PAWS is no obstacle
+
+    u = Updates()
+    u.set(phase, "SYN_SENT")
+    u.set(guess, known + delta)
+    net.send(u, "a", {"syn": True, "seq": lift(ATT_ISN, seq), **forged})
+    b.action(
+        "att.syn",
+        phase.eq("IDLE"),
+        u,
+        "RFC 1948 section 1: the off-path attacker X sends b <SEQ=ISN_X><CTL=SYN> with a's "
+        "address; it predicts b's ISN as the ISN clock it knows plus att.delta",
+        group="att",
+    )
+    u = Updates()
+    u.set(phase, "DONE")
+    u.set(guess, 0)
+    net.send(
+        u,
+        "a",
+        {"ack": True, "seq": lift(ATT_ISN + 1, seq), "ackno": guess + 1, "len": 1, **forged},
+    )
+    b.action(
+        "att.inject",
+        phase.eq("SYN_SENT"),
+        u,
+        "RFC 1948 section 1: X, without seeing b's SYN,ACK, sends "
+        "<SEQ=ISN_X+1><ACK=predicted ISN+1><CTL=ACK> with one data unit",
+        group="att",
+    )
+    return delta
+
+
 def build(p: Mapping[str, ParamValue]) -> System:
     bits = int(p["seq_bits"])
     seq = SeqType(bits)
@@ -362,7 +434,25 @@ def build(p: Mapping[str, ParamValue]) -> System:
     clock = (
         b.var("isn.clock", seq, doc="the ISN clock (RFC 9293 3.4.1)") if policy != "fixed" else None
     )
-    secret = int(p["isn_secret"])
+    any_secret = p["isn_secret"] == "any"
+    offpath = p["attacker"] == "offpath"
+    if (any_secret or offpath) and bits > MAX_CHOICE_BITS:
+        raise ModelError(
+            f'isn_secret = "any" and attacker = "offpath" choose a value per sequence number '
+            f"in the initial state (2**seq_bits states); set seq_bits <= {MAX_CHOICE_BITS}"
+        )
+    if offpath and int(p["data"]) == 0:
+        raise ModelError("the off-path attacker injects one data unit; set data >= 1")
+    secret_var = (
+        b.var(
+            "isn.secret",
+            seq,
+            doc="keyed ISN: F(4-tuple, secret) of RFC 6528, chosen in the initial state",
+        )
+        if any_secret
+        else None
+    )
+    secret = 0 if any_secret else int(p["isn_secret"])
     # RFC 7323 timestamp clock: one per host, monotonic across incarnations (also across a
     # crash: RFC 1323 B.1), kept modulo 2**seq_bits and compared like sequence numbers.
     ts = b.var("ts.clock", seq, doc="the timestamp clock") if knobs.timestamps else None
@@ -375,6 +465,8 @@ def build(p: Mapping[str, ParamValue]) -> System:
         offset = host * (1 << (bits - 1))  # the two hosts' clocks are unrelated
         if clock is None:
             return lift(offset, seq)
+        if policy == "keyed" and secret_var is not None:
+            return clock + secret_var + offset  # RFC 6528: M + F, F ranging over every value
         if policy == "keyed":
             return clock + (secret * (host + 1) + offset)  # RFC 6528: M + F(4-tuple, secret)
         return clock + offset
@@ -391,16 +483,25 @@ def build(p: Mapping[str, ParamValue]) -> System:
         bool(p["reorder"]),
         knobs.timestamps,
         bool(p["loss_unlimited"]),
+        spoofing=offpath,
     )
     a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED", lambda: ts_of(0))
     a.declare(p)
     srv = Server(b, "b", seq, net, knobs, lambda: isn_of(1), "LISTEN", lambda: ts_of(1))
     srv.rest = "LISTEN"  # a server listens again as soon as a connection ends
     srv.declare(p)
+    a.silent = bool(p["a_down"])
+    if offpath:
+        srv.injected = b.var(
+            "b.injected",
+            BOOL,
+            doc="ghost: b's RCV.NXT advanced over data of a segment the attacker forged",
+        )
     for e in (a, srv):
         e.add_receive_actions()
         e.add_timer_actions()
-    a.add_user_actions(p, net)
+    if not p["a_down"]:
+        a.add_user_actions(p, net)
     srv.add_user_actions(a, bool(p["close_early"]))
     net.add_fault_actions()
     u = Updates()
@@ -413,6 +514,25 @@ def build(p: Mapping[str, ParamValue]) -> System:
         u.set(ts, ts + 1)
     horizon = int(p["horizon"])
     can_tick = and_(a.timer.ne(1), srv.timer.ne(1), not_(srv.ack_delayed), net.may_tick())
+    tick_rule = (
+        "time passes: segments age (none outlives MSL), timers run (a due timer fires first)"
+    )
+    if offpath:
+        delta = _add_attacker(b, seq, net, a, clock, ts_of if ts is not None else None)
+        # The attacker knows the path delay: its forged segments arrive (or are lost) before
+        # the ISN clock moves, so a network delay can never line its guess up with a secret
+        # (that would be luck, not a strategy).
+        can_tick = and_(can_tick, not_(net.spoofed_in_flight()))
+        tick_rule += "; not while a forged segment is in flight (the attacker knows the delay)"
+        for s_value in range(1 << bits) if any_secret else [None]:
+            for d_value in range(1 << bits):
+                over = {delta.name: d_value}
+                if s_value is not None:
+                    over["isn.secret"] = s_value
+                b.initial(**over)
+    elif any_secret:
+        for s_value in range(1 << bits):
+            b.initial(**{"isn.secret": s_value})
     if horizon:
         # A bounded run: `horizon` ticks in all.  Keeping it below the ISN clock's period
         # (2**seq_bits / isn_rate ticks) keeps the clock from wrapping, as a 32-bit clock does
@@ -420,19 +540,21 @@ def build(p: Mapping[str, ParamValue]) -> System:
         now = b.var("time", IntType(0, horizon), doc="ticks so far (the run's horizon)")
         u.set(now, now + 1)
         can_tick = and_(can_tick, now.lt(horizon))
-    b.action(
-        "tick",
-        can_tick,
-        u,
-        "time passes: segments age (none outlives MSL), timers run (a due timer fires first)",
-        group="clock",
-    )
+    b.action("tick", can_tick, u, tick_rule, group="clock")
     # Fairness for liveness (RFC 9293's progress assumptions): time passes and due timers fire
     # (weak); a segment offered again and again is delivered again and again (strong), which
     # is what retransmission relies on.  The model gives segments no identity, so delivery
     # fairness is per arrival of a segment in a given slot: each receive action with its slot
     # (``b.ack_closing(slot=1)``) that is possible infinitely often is taken infinitely often.
     # A network that delivers some other segment each time does not count.
+    # Names for invariants (specs' [[invariant]]s, k-induction): the ISN each host would
+    # choose now, so that ``seq_to_int(isn.b - b.iss)`` is the age of b's ISS in ISN-clock
+    # units whatever the ISN policy adds; and the configuration's timing constants.
+    b.define("isn.a", isn_of(0))
+    b.define("isn.b", isn_of(1))
+    b.define("cfg.msl", lift(msl))
+    b.define("cfg.time_wait", lift(tw))
+    b.define("cfg.isn_rate", lift(int(p["isn_rate"])))
     b.fair("weak", "clock")
     b.fair("weak", "a.timer")
     b.fair("weak", "b.timer")
@@ -516,12 +638,21 @@ PARAMS = (
     Param("seq_bits", "int", 3, "bits of sequence numbers (RFC 9293 3.4: modulo 2**bits)", 2, 32),
     Param("window", "int", 2, "receive window RCV.WND of each endpoint", 1, 16),
     Param("data", "int", 1, "data units a sends per incarnation (one per segment)", 0, 4),
-    Param("msl", "int", 2, "maximum segment lifetime, ticks", 1, 16),
+    Param("msl", "int", 2, "maximum segment lifetime, ticks", 1, 255),
     Param("incarnations", "int", 2, "connections a may open on the 4-tuple", 1, 4),
     Param("isn", "choice", "clock", "ISN policy", choices=("fixed", "clock", "keyed")),
     Param("isn_rate", "int", 1, "ISN clock increments per tick", 0, 2**31),
-    Param("isn_secret", "int", 3, "keyed ISN: the secret's per-4-tuple offset", 0, 2**31),
-    Param("time_wait", "int_or_choice", "2msl", "TIME-WAIT length in ticks", 0, 64, ("2msl",)),
+    Param(
+        "isn_secret",
+        "int_or_choice",
+        3,
+        'keyed ISN: the secret\'s per-4-tuple offset, or "any": isn.secret, one initial state '
+        "per value of the sequence space",
+        0,
+        2**31,
+        ("any",),
+    ),
+    Param("time_wait", "int_or_choice", "2msl", "TIME-WAIT length in ticks", 0, 510, ("2msl",)),
     Param("rfc1337", "bool", True, "TIME-WAIT ignores RST (RFC 1337 F1)"),
     Param("rfc5961", "bool", False, "RST and SYN need exact RCV.NXT, else challenge ACK"),
     Param(
@@ -533,7 +664,7 @@ PARAMS = (
         choices=("off", "rfc6191"),
     ),
     Param("quiet_time", "bool", True, "after a crash, send nothing for MSL (RFC 9293 3.4.3)"),
-    Param("horizon", "int", 0, "ticks a run may last (0: unbounded)", 0, 255),
+    Param("horizon", "int", 0, "ticks a run may last (0: unbounded)", 0, 65535),
     Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
     Param("loss", "int", 1, "segments the network may lose per incarnation", 0, 4),
     Param(
@@ -565,7 +696,7 @@ PARAMS = (
     Param("reconnect_after_abort", "bool", False, "a may reconnect after an ABORT"),
     Param("reconnect_after_crash", "bool", False, "a may reconnect after a crash"),
     Param("rto", "int", 1, "initial retransmission timeout, ticks", 1, 16),
-    Param("rto_max", "int", 2, "retransmission timeout cap, ticks", 1, 64),
+    Param("rto_max", "int", 2, "retransmission timeout cap, ticks", 1, 255),
     Param("retries", "int", 2, "retransmissions of data or FIN before giving up (R2)", 0, 8),
     Param("syn_retries", "int", 2, "retransmissions of a SYN before giving up", 0, 8),
     Param("synack_retries", "int", 2, "retransmissions of a SYN,ACK before giving up", 0, 8),
@@ -610,6 +741,21 @@ PARAMS = (
         "bool",
         True,
         "tw_reuse only with timestamps and after the timestamp clock ticked in TIME-WAIT",
+    ),
+    Param(
+        "attacker",
+        "choice",
+        "none",
+        "offpath: RFC 1948's attacker, knowing the ISN clock and policy but seeing no segment, "
+        "forges a's SYN and then an ACK with data toward b; its guess att.delta is chosen in "
+        "the initial state",
+        choices=("none", "offpath"),
+    ),
+    Param(
+        "a_down",
+        "bool",
+        False,
+        "a is down (or flooded, RFC 1948 section 1): it never opens and answers nothing",
     ),
 )
 

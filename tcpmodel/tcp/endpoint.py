@@ -14,7 +14,8 @@ Variables of endpoint ``x`` (``a`` or ``b``), named as RFC 9293 section 3.3.1 sp
   incarnation), ``x.old_fin`` (a FIN of an older incarnation moved the state), ``x.fin_reset``
   (reset in LAST-ACK: the passive closer lost its clean close), ``x.killed`` (the connection was
   aborted, crashed, or gave up retransmitting after a FIN had been sent: the assumption under
-  which clean close is promised does not hold).
+  which clean close is promised does not hold); with an off-path attacker, ``b.injected``
+  (RCV.NXT advanced over data of a segment the attacker forged, RFC 1948 section 1).
 
 A delivery is one action per (state, case, slot), named after the case and citing the clause
 of RFC 9293 section 3.10.7 it implements, so that traces say which rule fired.  Every variable
@@ -32,6 +33,7 @@ from tcpmodel.kernel.expr import (
     TRUE,
     Expr,
     Lit,
+    Var,
     and_,
     enum_const,
     in_window,
@@ -139,6 +141,11 @@ class Endpoint:
         )
         self.rcv_wnd = knobs.window
         self.ts_clock = ts_clock
+        # Set by a model with an off-path attacker (`tcpmodel.tcp.connection`): the ghost
+        # "accepted data from a forged segment", and `silent`: a host that is down or flooded
+        # answers nothing (RFC 1948 section 1).
+        self.injected: Var | None = None
+        self.silent = False
         if knobs.timestamps:
             self.ts_recent = v(f"{name}.ts_recent", seq, doc="RFC 7323 TS.Recent")
             self.ts_ok = v(f"{name}.ts_ok", BOOL, doc="TS.Recent holds a timestamp")
@@ -282,6 +289,17 @@ class Endpoint:
             self._synchronized(i, seg)
 
     def _closed(self, i: int, seg: Segment) -> None:
+        if self.silent:
+            self.recv(
+                "down_drop",
+                i,
+                TRUE,
+                "RFC 1948 section 1: the host whose address is spoofed is down (or flooded) "
+                "and answers nothing, not even RST",
+                lambda u, s: None,
+                ("CLOSED",),
+            )
+            return
         self.recv(
             "drop_rst",
             i,
@@ -727,6 +745,8 @@ class Endpoint:
                 rcv = ite(data_in_order, rcv + s.len, rcv)
                 u.set(self.rcv_nxt, rcv)
                 u.set(self.old_data, or_(self.old_data, and_(data_in_order, s.inc.lt(self.inc))))
+                if self.injected is not None and s.spoofed is not None:
+                    u.set(self.injected, or_(self.injected, and_(data_in_order, s.spoofed)))
                 send_ack = s.len.gt(0)
             fin_in_order: Expr = FALSE
             if now in ("ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2"):

@@ -4,7 +4,9 @@ A channel is a `SlotArray` of ``capacity`` segments: a multiset when ``reorder``
 segment in flight may arrive next), a FIFO queue otherwise.  A segment record holds the header
 fields the model uses (``syn``, ``ack``, ``fin``, ``rst``, ``seq``, ``ackno``, ``len``), a ghost
 ``inc`` (the incarnation whose connection sent it; `tcpmodel.tcp.connection`), its ``age``
-in ticks, and with timestamps its TSval ``ts`` (RFC 7323).  A segment is delivered, or lost,
+in ticks, with timestamps its TSval ``ts`` (RFC 7323), and with an off-path attacker
+(``spoofing``) a ghost ``spoofed``: the segment was forged by the attacker with ``a``'s address
+(RFC 1948 section 1), not sent by ``a``.  A segment is delivered, or lost,
 at an age of ``0 .. msl-1`` ticks: no tick makes it ``msl`` old (RFC 9293 3.4.1: MSL bounds
 a segment's life in the network), so time alone never loses a segment.
 
@@ -42,6 +44,7 @@ class Segment:
     age: Var
     present: Var
     ts: Var | None = None
+    spoofed: Var | None = None
 
     @property
     def seg_len(self) -> Expr:
@@ -63,8 +66,12 @@ class Network:
         reorder: bool,
         timestamps: bool = False,
         unlimited: bool = False,
+        spoofing: bool = False,
     ) -> None:
         self.msl = msl
+        # With `spoofing` every segment carries the ghost `spoofed` (RFC 1948: forged with a's
+        # address by an off-path attacker); only then, so other models keep their state vector.
+        self.spoofing = spoofing
         # With `unlimited` the network may lose any segment, any number of times (the budget
         # is not counted): the fault model of liveness checking, where fairness decides.
         self.unlimited = unlimited
@@ -83,6 +90,7 @@ class Network:
             ("len", IntType(0, 1 if data else 0)),
             ("inc", IntType(0, incarnations - 1)),
             ("age", IntType(0, msl - 1)),
+            *([("spoofed", BOOL)] if spoofing else []),
         ]
         # channel[x] carries what x sends
         self.channel: dict[str, ArrayRef] = {
@@ -114,6 +122,7 @@ class Network:
             f(slot, "age"),
             f(slot, "present"),
             f(slot, "ts") if self.timestamps else None,
+            f(slot, "spoofed") if self.spoofing else None,
         )
 
     def send(self, u: Updates, sender: str, fields: Mapping[str, Lit]) -> None:
@@ -125,6 +134,7 @@ class Network:
             "rst": False,
             "len": 0,
             "ackno": 0,
+            **({"spoofed": False} if self.spoofing else {}),
             **fields,
             "age": 0,
         }
@@ -172,6 +182,7 @@ class Network:
                             f: getattr(seg, f)
                             for f in ("syn", "ack", "fin", "rst", "seq", "ackno", "len", "inc")
                             + (("ts",) if self.timestamps else ())
+                            + (("spoofed",) if self.spoofing else ())
                         }
                         | {"age": seg.age},
                     )
@@ -205,6 +216,17 @@ class Network:
                 for x in ENDS
                 for i in self.slots(x)
                 for seg in [self.segment(x, i)]
+            )
+        )
+
+    def spoofed_in_flight(self) -> Expr:
+        """Some segment forged by the off-path attacker is in flight (toward ``b``)."""
+        return or_(
+            *(
+                and_(seg.present, seg.spoofed)
+                for i in self.slots("a")
+                for seg in [self.segment("a", i)]
+                if seg.spoofed is not None
             )
         )
 
