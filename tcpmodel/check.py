@@ -105,6 +105,17 @@ def check_spec(
     if options.engine not in ENGINES:
         raise UsageError(f"unknown engine {options.engine!r}; expected one of {', '.join(ENGINES)}")
     engine = resolve(options.engine)
+    # The spec's [bounds] apply where the command line gives none.
+    given, own = options.bounds, spec.bounds
+    options = dataclasses.replace(
+        options,
+        bounds=Bounds(
+            given.max_depth or own.max_depth,
+            given.max_states or own.max_states,
+            given.timeout or own.timeout,
+            given.max_memory_mb or own.max_memory_mb,
+        ),
+    )
     results: list[Result] = []
     for cfg in spec.configurations:
         idx = selected(cfg, options.only)
@@ -146,6 +157,7 @@ def check_spec(
                         cfg.system,
                         open_,
                         auto_proof_bounds(options.bounds),
+                        on_progress,
                         invariants=cfg.invariants,
                     )
                     if cfg.invariants:

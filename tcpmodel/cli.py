@@ -408,7 +408,7 @@ def proofs_verify(paths: Sequence[str], timeout: float | None) -> None:
         found = [proof_files.load(p) for p in proof_files.artefact_files(paths or ["proofs"])]
     except TcpModelError as e:
         _fail(e)
-    checked = [proof_files.verify(a, timeout) for a in found]
+    checked = proof_files.verify_all(found, timeout)
     t = Table("artefact", "engine", "recorded", "now", "", "s")
     for v in checked:
         mark = "ok" if v.status == "ok" else "FAIL"

@@ -41,7 +41,7 @@ import datetime
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -347,6 +347,30 @@ class Verification:
 
 def verify(a: Artefact, timeout: float | None = None) -> Verification:
     """Check that ``a`` still describes the spec and model, then prove it again."""
+    return verify_all([a], timeout)[0]
+
+
+def verify_all(found: Sequence[Artefact], timeout: float | None = None) -> list[Verification]:
+    """`verify` for each artefact, in order; artefacts of one configuration proved by one run
+    (same engine, depth bound and invariants, e.g. two properties kind proved together) are
+    proved again by one run."""
+    out: dict[int, Verification] = {}
+    groups: dict[tuple[object, ...], list[tuple[int, Artefact, Spec, Configuration]]] = {}
+    for n, a in enumerate(found):
+        got = _unchanged(a)
+        if isinstance(got, Verification):
+            out[n] = got
+            continue
+        spec, cfg, invs = got
+        key = (str(a.spec_path()), a.variant, a.engine, a.k, invs)
+        groups.setdefault(key, []).append((n, a, spec, dataclasses.replace(cfg, invariants=invs)))
+    for members in groups.values():
+        out.update(_rerun(members, timeout))
+    return [out[n] for n in range(len(found))]
+
+
+def _unchanged(a: Artefact) -> Verification | tuple[Spec, Configuration, tuple[Property, ...]]:
+    """What changed since ``a`` was written (a `Verification`), or what to prove it with."""
     spec_path = a.spec_path()
     if not spec_path.is_file():
         return Verification(a, "changed", f"spec file {spec_path} no longer exists")
@@ -385,32 +409,31 @@ def verify(a: Artefact, timeout: float | None = None) -> Verification:
         changes.append(f"invariant {lost[0]!r} is no longer in the spec")
     if changes:
         return Verification(a, "changed", "; ".join(changes))
-    return _rerun(a, spec, cfg, tuple(known[t] for t in a.invariants), timeout)
+    return spec, cfg, tuple(known[t] for t in a.invariants)
 
 
 def _rerun(
-    a: Artefact,
-    spec: Spec,
-    cfg: Configuration,
-    invariants: Iterable[Property],
-    timeout: float | None,
-) -> Verification:
-    one = dataclasses.replace(cfg, invariants=tuple(invariants))
-    options = Options(a.engine, Bounds(max_depth=a.k, timeout=timeout), frozenset({a.property}))
+    members: Sequence[tuple[int, Artefact, Spec, Configuration]], timeout: float | None
+) -> dict[int, Verification]:
+    _, first, spec, one = members[0]
+    props = frozenset(a.property for _, a, _, _ in members)
+    options = Options(first.engine, Bounds(max_depth=first.k, timeout=timeout), props)
     try:
-        (r,) = check_spec(dataclasses.replace(spec, configurations=(one,)), options)
+        results = check_spec(dataclasses.replace(spec, configurations=(one,)), options)
     except TcpModelError as e:
-        return Verification(a, "failed", f"{a.engine} failed: {e}")
-    if r.verdict != a.verdict:
-        why = f": {r.reason}" if r.reason else ""
-        return Verification(
-            a,
-            "failed",
-            f"{a.engine} now gives {r.verdict}{why}",
-            r.verdict,
-            r.stats.seconds,
-        )
-    return Verification(a, "ok", r.reason, r.verdict, r.stats.seconds)
+        return {n: Verification(a, "failed", f"{a.engine} failed: {e}") for n, a, _, _ in members}
+    got = {r.prop: r for r in results}
+    out: dict[int, Verification] = {}
+    for n, a, _, _ in members:
+        r = got[a.property]
+        if r.verdict != a.verdict:
+            why = f": {r.reason}" if r.reason else ""
+            out[n] = Verification(
+                a, "failed", f"{a.engine} now gives {r.verdict}{why}", r.verdict, r.stats.seconds
+            )
+        else:
+            out[n] = Verification(a, "ok", r.reason, r.verdict, r.stats.seconds)
+    return out
 
 
 def _short(h: str) -> str:

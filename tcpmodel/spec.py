@@ -15,6 +15,10 @@ Shape (every key is checked; anything else is an error that names the file and k
     [params]                          # optional: the model's parameters, validated
     capacity = 2
 
+    [bounds]                          # optional: bounds for this spec's checks, used where the
+    max_states = 200000               # command line gives none: max_states, max_depth,
+    timeout = 900                     # timeout (seconds), max_memory_mb
+
     [[property]]                      # one or more
     name = "delivers-in-order"        # a library property of the model, or a new name ...
     formula = "always(...)"           # ... with a formula (see `tcpmodel.formula`)
@@ -50,10 +54,11 @@ from __future__ import annotations
 import datetime
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from tcpmodel.engines.explicit import Bounds
 from tcpmodel.errors import FormulaError, ModelError, SpecError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel.system import Fairness, System
@@ -94,6 +99,7 @@ class Spec:
     description: str
     params: Mapping[str, ParamValue]
     configurations: tuple[Configuration, ...]
+    bounds: Bounds = field(default_factory=Bounds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +215,7 @@ class _Loader:
         return v
 
     def spec(self, doc: dict[str, Any]) -> Spec:
-        self.keys(doc, "", ["spec", "params", "property", "invariant", "variant"])
+        self.keys(doc, "", ["spec", "params", "bounds", "property", "invariant", "variant"])
         head = self.table(doc, "spec", required=True)
         self.keys(head, "spec", ["name", "model", "description", "disable", "fairness"])
         name = self.name(head, "spec")
@@ -301,7 +307,21 @@ class _Loader:
             configs.append(
                 self.configuration(model, vname, vparams, vprops, vdisable, vfair, vinvs)
             )
-        return Spec(name, self.where, model, description, params, tuple(configs))
+        bounds = self.bounds(self.table(doc, "bounds", False))
+        return Spec(name, self.where, model, description, params, tuple(configs), bounds)
+
+    def bounds(self, table: Mapping[str, Any]) -> Bounds:
+        """``[bounds]``: positive numbers; ``max_states`` and ``max_depth`` integers."""
+        self.keys(table, "bounds", ["max_states", "max_depth", "timeout", "max_memory_mb"])
+        got: dict[str, Any] = {}
+        for k, v in table.items():
+            whole = k in ("max_states", "max_depth")
+            ok = isinstance(v, int) if whole else isinstance(v, int | float)
+            if isinstance(v, bool) or not ok or v <= 0:
+                want = "a positive integer" if whole else "a positive number"
+                raise self.err(f"bounds.{k}", f"expected {want}, got {_tname(v)} {_show(v)}")
+            got[k] = v
+        return Bounds(**got)
 
     def params(
         self,

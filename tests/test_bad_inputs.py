@@ -41,6 +41,11 @@ PROP = """
 name = "mutual-exclusion"
 expect = "holds"
 """
+CONNECTION = """\
+[spec]
+name = "t"
+model = "connection"
+"""
 ABP_PROP = """
 [[property]]
 name = "delivers-in-order"
@@ -373,6 +378,24 @@ SPEC_CASES = [
         ("no property", "q"),
     ),
     Case(
+        "bounds-not-positive",
+        ABP + "[bounds]\nmax_states = 0\n" + ABP_PROP,
+        "bounds.max_states",
+        ("positive integer", "0"),
+    ),
+    Case(
+        "bounds-unknown-key",
+        ABP + "[bounds]\nmax_state = 5\n" + ABP_PROP,
+        "bounds.max_state",
+        ("unknown key", "max_states"),
+    ),
+    Case(
+        "bounds-timeout-string",
+        ABP + '[bounds]\ntimeout = "1h"\n' + ABP_PROP,
+        "bounds.timeout",
+        ("positive number", "a string"),
+    ),
+    Case(
         "variant-own-property-formula",
         ABP
         + ABP_PROP
@@ -583,6 +606,42 @@ FORMULA_CASES = [
         ("string 'CRIT' is not allowed", "written bare"),
     ),
     FCase("string-after-implies", 'always(p0.flag implies "x")', '"x"', ("string 'x'",)),
+    FCase(
+        "forall-over-a-variable",
+        "always(forall(seg in a.state, seg.seq == 0))",
+        "a.state",
+        ("a.state is not an array", "net.ab, net.ba"),
+        header=CONNECTION,
+    ),
+    FCase(
+        "forall-without-binder",
+        "always(forall(net.ab, True))",
+        "net.ab",
+        ("expected `name in ARRAY`",),
+        header=CONNECTION,
+    ),
+    FCase(
+        "forall-segment-without-field",
+        "always(exists(seg in net.ab, seg == 0))",
+        "seg",
+        ("seg is a segment", "seg.seq"),
+        1,
+        header=CONNECTION,
+    ),
+    FCase(
+        "forall-name-taken",
+        "always(forall(time in net.ab, True))",
+        "time",
+        ("'time' is already a name",),
+        header=CONNECTION + "[params]\nhorizon = 3\n",
+    ),
+    FCase(
+        "seq-to-int-of-an-integer",
+        "always(seq_to_int(a.inc) == 0)",
+        "seq_to_int",
+        ("seq_to_int of Int", "expected a sequence number"),
+        header=CONNECTION,
+    ),
     FCase("float-constant", "always(turn == 0.5)", "0.5", ("constant 0.5",)),
     FCase("lambda", "always(lambda: True)", "lambda", ("Lambda is not allowed",)),
     FCase("reserved-name", "always(__implies__(p0.flag, p1.flag))", "__implies__", ("reserved",)),

@@ -16,9 +16,12 @@ For each ``k = 0, 1, ...`` (up to the depth bound, default `DEFAULT_MAX_DEPTH`):
 Invariants: extra state predicates (`Property` ``always(...)`` or kernel `Expr`) are checked
 first, Houdini-style: each must hold in every initial state, and the set kept must be inductive
 together (from a state where all hold, every transition leads to a state where all hold);
-candidates that fail are dropped one round at a time until the rest are.  What is kept is
-assumed at every state of the inductive step; what is dropped is never used and is named, with
-why, in the reason of every outcome that is not a counterexample.
+candidates that fail are dropped until the rest are (`strengthen`: one query per action and
+candidate, each in a fresh solver).  What is kept is assumed at every state of the inductive
+step; what is dropped is never used and is named, with why, in the reason of every outcome
+that is not a counterexample.  A property the kept invariants imply (no state where they all
+hold is bad or leaves a range) is proved by them at once: they hold initially and are
+preserved, so no reachable state is bad (`implied`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from tcpmodel.engines.symbolic import (
     safety_only,
 )
 from tcpmodel.formula import Property
+from tcpmodel.kernel import smt
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.smt import Term
@@ -76,37 +80,123 @@ def candidate(inv: Invariant) -> Candidate:
     return Candidate(repr(inv), inv)
 
 
-def strengthen(enc: Encoding, candidates: Sequence[Candidate], budget: Budget) -> Strengthening:
-    """Houdini: drop candidates false initially, then those not preserved given the rest."""
+# Per-query time limits of `strengthen`: first the candidate alone (most candidates are
+# preserved by most actions whatever else holds), then with every kept candidate assumed.
+SELF_SECONDS = 3.0
+ALL_SECONDS = 60.0
+
+
+def _tactic_solvers(enc: Encoding, seconds: float) -> list[z3.Solver]:
+    """Fresh, non-incremental solvers for one query, tried in turn: bit-vector logic with
+    the transition's if-then-else terms cofactored (slot arrays move records around, and
+    cofactoring lets a predicate of a moved record meet its own copy), then Z3's QF_BV."""
+    if not isinstance(enc.theory, smt.BitVectors):
+        s = z3.Solver()
+        s.set("timeout", max(1, int(seconds * 1000)))
+        return [s]
+    cof = z3.Then(
+        "simplify",
+        "propagate-values",
+        "solve-eqs",
+        "cofactor-term-ite",
+        "simplify",
+        "solve-eqs",
+        "bit-blast",
+        "sat",
+    ).solver()
+    cof.set("timeout", max(1, int(min(seconds, 30.0) * 1000)))
+    plain = z3.SolverFor("QF_BV")
+    plain.set("timeout", max(1, int(seconds * 1000)))
+    return [cof, plain]
+
+
+def _preserved(
+    enc: Encoding, act: int, assume: Sequence[Term], goal: Term, seconds: float, budget: Budget
+) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    """Whether action ``act`` from a state where ``assume`` holds always reaches a state
+    where ``goal`` holds: ``unsat`` (yes), ``sat`` with a counterexample model, or ``unknown``
+    (no answer within ``seconds``)."""
+    for s in _tactic_solvers(enc, seconds):
+        if budget.expired():
+            raise Stopped(budget.reason())
+        if budget.timeout is not None:
+            left = budget.timeout - budget.seconds
+            s.set("timeout", max(1, int(min(left, seconds) * 1000)))
+        s.add(enc.domain, enc.canonical, enc.trans, enc.act == act, *assume, z3.Not(goal))
+        r = s.check()
+        if r == z3.sat:
+            return r, s.model()
+        if r == z3.unsat:
+            return r, None
+    return z3.unknown, None
+
+
+def strengthen(
+    enc: Encoding,
+    candidates: Sequence[Candidate],
+    budget: Budget,
+    progress: ProgressFn | None = None,
+) -> Strengthening:
+    """Houdini: drop candidates false initially, then those not preserved given the rest.
+
+    Preservation is checked action by action and candidate by candidate, each query in a
+    fresh solver (non-incremental solving keeps Z3's preprocessing, which settles most of
+    these queries at once): first with the candidate alone assumed, then with every kept
+    candidate assumed.  A candidate some action breaks, or that no query shows preserved
+    within `ALL_SECONDS`, is dropped (never assumed), and the actions are checked again
+    until nothing is dropped."""
     kept = list(candidates)
     dropped: list[tuple[Candidate, str]] = []
     s = enc.solver()
-    cur = {id(c): enc.pred(c.predicate) for c in kept}
-    nxt = {id(c): enc.theory.term(c.predicate, enc.nxt) for c in kept}
     s.add(enc.init)
     for c in list(kept):
-        if budget.check(s, z3.Not(cur[id(c)])) == z3.sat:
+        if budget.check(s, z3.Not(enc.pred(c.predicate))) == z3.sat:
             kept.remove(c)
             dropped.append((c, "it is false in an initial state"))
-    s = enc.solver()
-    s.add(enc.domain, enc.canonical, enc.trans)
-    while kept:
-        s.push()
-        s.add(*(cur[id(c)] for c in kept), z3.Or(*(z3.Not(nxt[id(c)]) for c in kept)))
-        r = budget.check(s)
-        if r == z3.unsat:
-            s.pop()
-            break
-        m = s.model()
-        label = enc.system.actions[m.eval(enc.act, model_completion=True).as_long()].label
-        s.pop()
-        for c in list(kept):
-            if z3.is_false(m.eval(nxt[id(c)], model_completion=True)):
-                kept.remove(c)
-                dropped.append(
-                    (c, f"not inductive: action {label} breaks it where the kept invariants hold")
+    cur = {id(c): enc.pred(c.predicate) for c in kept}
+    nxt = {id(c): enc.theory.term(c.predicate, enc.nxt) for c in kept}
+    actions = enc.system.actions
+    changed = True
+    while changed and kept:
+        changed = False
+        for i, action in enumerate(actions):
+            if progress is not None:
+                progress(Progress(0, 0, 0, budget.seconds))
+            for c in list(kept):
+                if c not in kept:
+                    continue
+                r, _ = _preserved(enc, i, [cur[id(c)]], nxt[id(c)], SELF_SECONDS, budget)
+                if r == z3.unsat:
+                    continue
+                assume = [cur[id(k)] for k in kept]
+                r, _ = _preserved(enc, i, assume, nxt[id(c)], ALL_SECONDS, budget)
+                if r == z3.unsat:
+                    continue
+                why = (
+                    f"not inductive: action {action.label} breaks it where the kept invariants hold"
+                    if r == z3.sat
+                    else f"not shown inductive: no answer for action {action.label} within "
+                    f"{ALL_SECONDS:.0f} s"
                 )
+                kept.remove(c)
+                dropped.append((c, why))
+                changed = True
     return Strengthening(tuple(kept), tuple(dropped))
+
+
+def implied(enc: Encoding, kept: Sequence[Candidate], bad: Expr, budget: Budget) -> bool:
+    """Whether no state where every kept invariant holds (and no update leaves its range)
+    is bad: then the property holds in every reachable state, since the kept invariants hold
+    initially and are preserved by every action together."""
+    if not kept:
+        return False
+    s = enc.solver()
+    s.add(enc.domain, enc.canonical, *(enc.pred(c.predicate) for c in kept))
+    s.add(z3.Or(enc.pred(bad), z3.Not(enc.range_ok)))
+    try:
+        return bool(budget.check(s) == z3.unsat)
+    except Stopped:
+        return False
 
 
 def kind(
@@ -133,9 +223,13 @@ def kind(
     extra = Strengthening((), ())
     last_report = 0.0
     try:
-        extra = strengthen(enc, cands, budget)
+        extra = strengthen(enc, cands, budget, progress)
+        for i in sorted(undecided):
+            if implied(enc, extra.kept, bads[i], budget):
+                proof[i] = "implied by the invariants, which hold initially and are inductive"
+                undecided.discard(i)
         step = _Step(enc, [x.predicate for x in extra.kept], bads)
-        while True:
+        while undecided:
             k = base.k
             hits = base.find(undecided, check_range=True)
             found.update(hits)

@@ -145,10 +145,10 @@ class Encoding:
             self.act = z3.Int("act")
             act_ok = z3.And(self.act >= 0, self.act < n)
         self.init: Term = self._init()
-        guards, post, range_ok = self._actions()
+        guards, post, range_ok, writers = self._actions()
         self.guards: tuple[Term, ...] = tuple(guards)
         self.range_ok: Term = range_ok
-        post = self._sorted(post)
+        post = self._sorted(post, writers)
         self.trans: Term = z3.And(
             act_ok,
             *(z3.Implies(self.act == i, g) for i, g in enumerate(guards)),
@@ -172,8 +172,9 @@ class Encoding:
             )
         )
 
-    def _actions(self) -> tuple[list[Term], dict[str, Term], Term]:
-        """Guards, the post-state before canonicalisation, and ``range_ok``."""
+    def _actions(self) -> tuple[list[Term], dict[str, Term], Term, dict[str, set[int]]]:
+        """Guards, the post-state before canonicalisation, ``range_ok``, and for every
+        variable the actions that assign it."""
         assigned: dict[str, list[tuple[int, Term]]] = {v: [] for v in self.names}
         guards: list[Term] = []
         ok: list[Term] = []
@@ -191,7 +192,8 @@ class Encoding:
             for i, u in reversed(assigned[v]):
                 t = z3.If(self.act == i, u, t)
             post[v] = t
-        return guards, post, z3.And(*ok)
+        writers = {v: {i for i, _ in assigned[v]} for v in self.names}
+        return guards, post, z3.And(*ok), writers
 
     def _slots(self) -> list[tuple[list[list[str]], list[VarType]]]:
         """Per unordered array: the variable names of each slot, and the field types."""
@@ -202,9 +204,16 @@ class Encoding:
                 out.append((names, [t for _, t in arr.fields]))
         return out
 
-    def _sorted(self, post: dict[str, Term]) -> dict[str, Term]:
+    def _sorted(self, post: dict[str, Term], writers: dict[str, set[int]]) -> dict[str, Term]:
+        """The post-state with every unordered array sorted.  An array no action of this step
+        writes keeps its (canonical) slots as they are: the sorting network is only applied
+        under the actions that write it, which spares the solver proving that sorting a
+        sorted array changes nothing."""
         out = dict(post)
         for names, types in self._slots():
+            acts = sorted(set().union(*(writers[v] for slot in names for v in slot)))
+            if not acts:
+                continue
             rec = [[post[v] for v in slot] for slot in names]
             for i, j in _network(len(rec)):
                 swap = record_lt(self.theory, rec[i], rec[j], types)
@@ -212,8 +221,11 @@ class Encoding:
                     [z3.If(swap, y, x) for x, y in zip(rec[i], rec[j], strict=True)],
                     [z3.If(swap, x, y) for x, y in zip(rec[i], rec[j], strict=True)],
                 )
+            touched = z3.Or(*(self.act == i for i in acts))
             for slot, vals in zip(names, rec, strict=True):
-                out.update(zip(slot, vals, strict=True))
+                out.update(
+                    (v, z3.If(touched, x, self.cur[v])) for v, x in zip(slot, vals, strict=True)
+                )
         return out
 
     def _canonical(self) -> Term:

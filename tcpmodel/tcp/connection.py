@@ -548,13 +548,17 @@ def build(p: Mapping[str, ParamValue]) -> System:
     # (``b.ack_closing(slot=1)``) that is possible infinitely often is taken infinitely often.
     # A network that delivers some other segment each time does not count.
     # Names for invariants (specs' [[invariant]]s, k-induction): the ISN each host would
-    # choose now, so that ``seq_to_int(isn.b - b.iss)`` is the age of b's ISS in ISN-clock
-    # units whatever the ISN policy adds; and the configuration's timing constants.
+    # choose now, and what its ISN policy adds to the ISN clock, so that
+    # ``seq_to_int(b.iss - isn.b_offset)`` is the clock reading when b chose its ISS whatever
+    # the policy adds; and the configuration's timing constants.
     b.define("isn.a", isn_of(0))
     b.define("isn.b", isn_of(1))
+    b.define("isn.a_offset", isn_of(0) if clock is None else isn_of(0) - clock)
+    b.define("isn.b_offset", isn_of(1) if clock is None else isn_of(1) - clock)
     b.define("cfg.msl", lift(msl))
     b.define("cfg.time_wait", lift(tw))
     b.define("cfg.isn_rate", lift(int(p["isn_rate"])))
+    b.define("cfg.horizon", lift(horizon))
     b.fair("weak", "clock")
     b.fair("weak", "a.timer")
     b.fair("weak", "b.timer")
