@@ -23,7 +23,7 @@ from tcpmodel.engines.explicit import Bounds, explore
 from tcpmodel.engines.kind import _preserved, candidate
 from tcpmodel.engines.symbolic import Budget, Encoding
 from tcpmodel.formula import parse_property
-from tcpmodel.models import MODELS
+from tcpmodel.models import MODELS, ParamValue
 from tcpmodel.semantics import replay
 from tcpmodel.spec import Configuration, load
 
@@ -116,7 +116,7 @@ def _breaks(cfg: Configuration, action: str, invariant: str) -> bool:
     return model is not None
 
 
-def _mutant(**params: object) -> Configuration:
+def _mutant(**params: ParamValue) -> Configuration:
     """rfc9293-32bit's base configuration with ``params`` changed, same invariants."""
     base = configuration_of("rfc9293-32bit", None)
     p = {**base.params, **params}
