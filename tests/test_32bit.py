@@ -101,7 +101,7 @@ def configuration_of(name: str, variant: str | None) -> Configuration:
     return next(c for c in load(SPECS / f"{name}.toml").configurations if c.variant == variant)
 
 
-def _breaks(cfg: Configuration, action: str, invariant: str) -> bool:
+def breaks(cfg: Configuration, action: str, invariant: str) -> bool:
     """Whether ``action`` can break ``invariant`` from a state where every invariant of the
     spec holds (a counterexample to induction), by the query kind's Houdini check makes."""
 
@@ -116,9 +116,9 @@ def _breaks(cfg: Configuration, action: str, invariant: str) -> bool:
     return model is not None
 
 
-def _mutant(**params: ParamValue) -> Configuration:
-    """rfc9293-32bit's base configuration with ``params`` changed, same invariants."""
-    base = configuration_of("rfc9293-32bit", None)
+def mutant(spec: str, variant: str | None, **params: ParamValue) -> Configuration:
+    """A configuration of ``spec`` with ``params`` changed, the same invariants."""
+    base = configuration_of(spec, variant)
     p = {**base.params, **params}
     system = MODELS["connection"].build(p)
     invs = tuple(parse_property(i.name, i.formula, system) for i in base.invariants)
@@ -127,13 +127,13 @@ def _mutant(**params: ParamValue) -> Configuration:
 
 def test_a_time_wait_shorter_than_msl_breaks_the_time_wait_half_of_the_proof() -> None:
     # With TIME-WAIT (60 s) shorter than MSL (120 s), a data segment of a may outlive it.
-    assert _breaks(_mutant(time_wait=60), "a.time_wait_expires", "a-closed")
+    assert breaks(mutant("rfc9293-32bit", None, time_wait=60), "a.time_wait_expires", "a-closed")
 
 
 def test_a_still_isn_clock_breaks_the_clock_half_of_the_proof() -> None:
     # With an ISN clock that stands still (isn_rate = 0, a fixed ISN) every ISS reads the
     # same clock value: time in TIME-WAIT no longer makes a's ISS older than the next one.
-    assert _breaks(_mutant(isn_rate=0), "tick", "tw-age")
+    assert breaks(mutant("rfc9293-32bit", None, isn_rate=0), "tick", "tw-age")
 
 
 def test_forall_and_exists_are_the_slot_by_slot_formulas() -> None:
