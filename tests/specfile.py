@@ -1,4 +1,4 @@
-"""Spec files written by tests: a connection configuration and its properties as TOML."""
+"""Spec files written by tests: a model's configuration and its properties as TOML."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ def write_spec(
     name: str,
     params: Mapping[str, ParamValue],
     props: Sequence[Mapping[str, str]],
+    model: str = "connection",
 ) -> Path:
-    """Write a `connection` spec with ``params`` and one [[property]] table per mapping."""
-    text = f'[spec]\nname = "{name}"\nmodel = "connection"\n\n[params]\n'
+    """Write a spec of ``model`` (default `connection`) with ``params`` and one [[property]]
+    table per mapping."""
+    text = f'[spec]\nname = "{name}"\nmodel = "{model}"\n\n[params]\n'
     text += "".join(f"{k} = {toml_value(v)}\n" for k, v in params.items())
     for prop in props:
         text += "\n[[property]]\n" + "".join(f'{k} = "{v}"\n' for k, v in prop.items())

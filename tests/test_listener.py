@@ -8,10 +8,14 @@
   declared for everything but the attacker, the other clients and losses, and the verdicts do
   not depend on it (time cannot be stalled); unbounded runs (horizon = 0) keep Linux's
   schedules and the application's accept() turns;
-* for every ``holds`` (and ``unreachable``) of those specs, the mutation that removes its
-  protection (cookies off, the queue cap removed, tcp_abort_on_overflow flipped) is checked at
-  the same bounds and gives ``violated`` (``reachable``); a verdict no mutant covers fails
-  `test_every_holds_is_covered`;
+* for every ``unreachable`` of those specs, the mutation that removes its protection
+  (tcp_abort_on_overflow flipped) is checked at the same bounds and gives ``reachable``; an
+  ``unreachable`` no mutant covers fails `test_every_holds_and_unreachable_is_covered`, and
+  so does a ``holds`` with no mutant in tests/test_mutants.py (cookies off or the queue cap
+  removed, beside the other models' mutants; this test looks at the listener specs alone);
+* full-queue-answers-client-syn is decided by cookies alone: at the bounds of every flood
+  configuration it holds with cookies and is violated without them, by the client's SYN
+  dropped at a request queue full of spoofed entries;
 * the retransmission schedules are Linux's (domain.md): SYN,ACKs at 1, 3, 7, 15, 31 s and the
   entry dropped at 63 s; SYNs at 1, 3, 7, 15, 31, 63 s and ETIMEDOUT at 127 s;
 * the native engine agrees with the explicit one; bad parameter values are rejected.
@@ -44,7 +48,9 @@ SPECS = Path(__file__).resolve().parent.parent / "specs"
 MODEL = MODELS["listener"]
 NAMES = ("syn-flood", "syn-flood-cookies", "accept-overflow")
 
-# (spec, variant) -> (states, transitions) of the complete exploration
+# (spec, variant) -> (states, transitions) of the complete exploration (the ghost
+# srv.client_syn_dropped of full-queue-answers-client-syn adds none: with cookies it is
+# never set, and in syn-flood.toml it follows from the other variables)
 COUNTS: dict[tuple[str, str | None], tuple[int, int]] = {
     ("syn-flood", None): (279, 446),
     ("syn-flood", "by-horizon"): (605, 888),
@@ -55,28 +61,9 @@ COUNTS: dict[tuple[str, str | None], tuple[int, int]] = {
     ("accept-overflow", "no-abort"): (54, 61),
 }
 
-# (spec, variant, mutation, the verdicts the mutation must give)
+# (spec, variant, mutation, the verdicts the mutation must give).  The mutants of every
+# `holds` (cookies off, the queue cap removed) are in tests/test_mutants.py's MUTANTS.
 MUTANTS: list[tuple[str, str | None, dict[str, ParamValue], dict[str, str]]] = [
-    ("syn-flood", None, {"backlog_limit": False}, {"queue-bounded": "violated"}),
-    ("syn-flood-cookies", None, {"syncookies": False}, {"legit-connects": "violated"}),
-    (
-        "syn-flood-cookies",
-        "by-horizon",
-        {"syncookies": False},
-        {"legit-connects-by-horizon": "violated"},
-    ),
-    (
-        "syn-flood-cookies",
-        None,
-        {"backlog_limit": False},
-        {"queue-bounded": "violated", "no-state-for-spoofed": "violated"},
-    ),
-    (
-        "syn-flood-cookies",
-        "lost-ack",
-        {"backlog_limit": False},
-        {"queue-bounded": "violated", "no-state-for-spoofed": "violated"},
-    ),
     (
         "accept-overflow",
         None,
@@ -177,17 +164,60 @@ def test_mutant_breaks_the_property(
         replay(system, o.trace)
 
 
-def test_every_holds_is_covered() -> None:
+def test_every_holds_and_unreachable_is_covered() -> None:
+    """Every `unreachable` of the listener specs has a mutant here, every `holds` one in
+    tests/test_mutants.py (whose own coverage test also looks at the other models' specs)."""
+    from tests.test_mutants import MUTANTS as HOLDS_MUTANTS
+
     covered = {(s, v, p) for s, v, _, verdicts in MUTANTS for p in verdicts}
+    covered_holds = {(s, v, p) for s, v, _, props in HOLDS_MUTANTS for p in props}
     missing = [
-        (s.name, cfg.variant, c.prop.name)
+        (s.name, cfg.variant, c.prop.name, c.expect)
         for s in (load(SPECS / f"{n}.toml") for n in NAMES)
         for cfg in s.configurations
         for c in cfg.checks
-        if c.expect in ("holds", "unreachable")
-        and (s.name, cfg.variant, c.prop.name) not in covered
+        if (c.expect == "unreachable" and (s.name, cfg.variant, c.prop.name) not in covered)
+        or (c.expect == "holds" and (s.name, cfg.variant, c.prop.name) not in covered_holds)
     ]
     assert missing == []
+
+
+FLOODS = [(s, v) for s, v in COUNTS if s.startswith("syn-flood")]
+
+
+@pytest.mark.parametrize(("spec", "variant"), FLOODS, ids=lambda x: str(x))
+def test_cookies_decide_full_queue_answers_client_syn(spec: str, variant: str | None) -> None:
+    """full-queue-answers-client-syn (`always(not srv.client_syn_dropped)`) holds with cookies
+    and is violated without them, at the bounds of every flood configuration, whichever way
+    the spec sets them; with cookies it is not vacuous: the client's SYN does meet a full
+    queue (a cookie SYN,ACK reaches it). Without cookies the counterexample is the 5-step
+    trace of specs/syn-flood.toml: a spoofed entry at tick 0, the client's connect() at
+    tick 1, a second spoofed SYN takes the last entry before the client's SYN arrives, and
+    the client's SYN is dropped by a queue of `backlog` spoofed entries."""
+    params = spec_params(spec, variant)
+    name = "full-queue-answers-client-syn"
+    for cookies in (True, False):
+        system = MODEL.build(params | {"syncookies": cookies})
+        props = library(system, [name])
+        props.append(parse_property("cookie-synack", "reachable(client.cookie)", system))
+        outcomes, _ = explore(system, props)
+        assert outcomes[name].verdict == ("holds" if cookies else "violated")
+        assert outcomes["cookie-synack"].verdict == ("reachable" if cookies else "unreachable")
+        if cookies:
+            continue
+        trace = outcomes[name].trace
+        assert trace is not None
+        replay(system, trace)
+        actions = [s.action for s in trace.steps[1:]]
+        assert actions == [
+            "attacker.syn_entry",
+            "tick",
+            "client.connect",
+            "attacker.syn_entry",
+            "srv.syn_queue_full(slot=0)",
+        ]
+        backlog = int(params["backlog"])
+        assert spoofed_entries(trace.steps[-1].state, backlog) == backlog
 
 
 # Configurations beyond the specs' that reach the rarer rules (losses, give-up with an entry).
