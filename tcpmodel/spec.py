@@ -217,7 +217,7 @@ class _Loader:
     def spec(self, doc: dict[str, Any]) -> Spec:
         self.keys(doc, "", ["spec", "params", "bounds", "property", "invariant", "variant"])
         head = self.table(doc, "spec", required=True)
-        self.keys(head, "spec", ["name", "model", "description", "disable", "fairness"])
+        self.keys(head, "spec", ["name", "model", "description", "disable", "fairness", "profile"])
         name = self.name(head, "spec")
         model_name = self.string(head, "model", "spec", True)
         model = MODELS.get(model_name)
@@ -227,7 +227,17 @@ class _Loader:
                 f"unknown model {model_name!r}; expected one of: {', '.join(sorted(MODELS))}",
             )
         description = self.string(head, "description", "spec", False)
-        params = self.params(model, self.table(doc, "params", False), "params", model.defaults())
+        base = model.defaults()
+        profile = self.string(head, "profile", "spec", False)
+        if profile:
+            if profile not in model.profiles:
+                offered = ", ".join(repr(k) for k in sorted(model.profiles)) or "none"
+                raise self.err(
+                    "spec.profile",
+                    f"model {model.name} has no profile {profile!r}; expected one of: {offered}",
+                )
+            base.update(model.profiles[profile])
+        params = self.params(model, self.table(doc, "params", False), "params", base)
         props = self.prop_list(doc.get("property"), "property", model)
         if not props:
             raise self.err(

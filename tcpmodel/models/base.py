@@ -9,7 +9,7 @@ documentation can show each one as text and every engine reads it the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from tcpmodel.kernel.system import System
@@ -65,6 +65,9 @@ class Model:
     params: tuple[Param, ...]
     build: Callable[[Mapping[str, ParamValue]], System]
     properties: tuple[LibraryProperty, ...]
+    # Named sets of parameter values a spec may start from (``profile = "linux"``); the
+    # spec's own parameters still override them.
+    profiles: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -34,14 +34,28 @@ incarnation was accepted" is the state predicate ``b.old_data``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from tcpmodel.errors import ModelError
-from tcpmodel.kernel.expr import FALSE, TRUE, Expr, Lit, Var, and_, enum_const, ite, lift, not_, or_
+from tcpmodel.kernel.expr import (
+    FALSE,
+    TRUE,
+    Expr,
+    Lit,
+    Var,
+    and_,
+    enum_const,
+    ite,
+    lift,
+    not_,
+    or_,
+    seq_lt,
+)
 from tcpmodel.kernel.system import Builder, System, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
 from tcpmodel.models.base import DEADLOCK_FREE, LibraryProperty, Model, Param, ParamValue
 from tcpmodel.tcp.endpoint import STATE, SYNCHRONIZED, Endpoint, Knobs, st
-from tcpmodel.tcp.network import Network
+from tcpmodel.tcp.network import Network, Segment
 
 HOW = EnumType("ended", ("NORMAL", "ABORT", "CRASH"))
 ATT_PHASE = EnumType("att_phase", ("IDLE", "SYN_SENT", "DONE"))
@@ -54,10 +68,10 @@ MAX_CHOICE_BITS = 8
 class Client(Endpoint):
     def declare(self, p: Mapping[str, ParamValue]) -> None:
         b = self.b
-        self.data = int(p["data"])
         self.msl = int(p["msl"])
         self.quiet = bool(p["quiet_time"])
-        self.unsent = b.var("a.unsent", IntType(0, self.data), doc="data units not yet sent")
+        self.a_unsent = self.declare_data(int(p["data"]))
+        self.declare_unread(int(p["b_data"]) > 0)
         self.started = b.var("a.started", BOOL, doc="a has opened a connection")
         self.hold = b.var("a.hold", IntType(0, self.msl), doc="ticks before a may open again")
         self.how = b.var("a.how", HOW, "NORMAL", doc="how the last connection ended")
@@ -70,7 +84,7 @@ class Client(Endpoint):
         # Any end but a completed close (reset, R2 timeout, ABORT) is abortive: whether the
         # client may reconnect after it is `reconnect_after_abort`.
         u.set(self.how, "ABORT")
-        u.set(self.unsent, 0)
+        u.set(self.a_unsent, 0)
         u.set(self.hold, ite(u.current(self.hold).gt(1), u.current(self.hold), lift(1)))
 
     def closed_after_close(self, u: Updates) -> None:
@@ -87,8 +101,8 @@ class Client(Endpoint):
     def may_reply_when_closed(self) -> Expr:
         return not_(and_(self.how.eq("CRASH"), self.hold.gt(0)))
 
-    def can_close(self) -> Expr:
-        return self.unsent.eq(0)
+    def on_abort(self, u: Updates) -> None:
+        u.set(self.how, "ABORT")
 
     def add_user_actions(self, p: Mapping[str, ParamValue], net: Network) -> None:
         b = self.b
@@ -112,7 +126,7 @@ class Client(Endpoint):
             u.set(self.state, st("SYN_SENT"))
             u.set(self.timer, self.k.rto + 1)
             u.set(self.tries, 0)
-            u.set(self.unsent, self.data)
+            u.set(self.a_unsent, self.data)
             net.reset_budgets(u)
             self.emit(u, {"syn": True, "seq": iss})
 
@@ -149,58 +163,11 @@ class Client(Endpoint):
                 ),
                 group="a.user",
             )
-        if self.data:
-            u = Updates()
-            self.emit(
-                u,
-                {"ack": True, "seq": self.snd_nxt, "ackno": self.rcv_nxt, "len": 1},
-            )
-            u.set(self.snd_nxt, self.snd_nxt + 1)
-            u.set(self.unsent, self.unsent - 1)
-            self.arm_if_idle(u)
-            b.action(
-                "a.send",
-                and_(
-                    self.is_("ESTABLISHED", "CLOSE_WAIT"),
-                    self.unsent.gt(0),
-                    self.window_open(),
-                ),
-                u,
-                "RFC 9293 3.10.2 SEND: a data segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
-                group="a.user",
-            )
+        self.add_send()
         self.add_close()
-        after_fin = self.after_fin()
         last = self.inc.eq(incs - 1)
         if p["abort"]:
-            loud = ("SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT")
-            u = Updates()
-            self.emit_rst(u, self.snd_nxt)
-            self.to_closed(u)
-            u.set(self.how, "ABORT")
-            u.set(self.killed, or_(self.killed, after_fin))
-            b.action(
-                "a.abort",
-                and_(self.is_(*loud), or_(last, bool(p["reconnect_after_abort"]))),
-                u,
-                "RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>, CLOSED (SO_LINGER 0)",
-                group="a.user",
-            )
-            u = Updates()
-            self.to_closed(u)
-            u.set(self.how, "ABORT")
-            u.set(self.killed, or_(self.killed, after_fin))
-            b.action(
-                "a.abort_quiet",
-                and_(
-                    self.is_("SYN_SENT", "CLOSING", "LAST_ACK", "TIME_WAIT"),
-                    or_(last, bool(p["reconnect_after_abort"])),
-                ),
-                u,
-                "RFC 9293 3.10.5 ABORT in SYN-SENT, CLOSING, LAST-ACK or TIME-WAIT: "
-                "delete the TCB, send nothing",
-                group="a.user",
-            )
+            self.add_abort(or_(last, bool(p["reconnect_after_abort"])))
         if p["close_early"]:
             # CLOSE in SYN-SENT: "Delete the TCB and return 'error: closing' responses to any
             # queued SENDs, or RECEIVEs" (RFC 9293 3.10.4).  Nothing is sent; the end is
@@ -219,7 +186,7 @@ class Client(Endpoint):
             self.to_closed(u)
             u.set(self.how, "CRASH")
             u.set(self.hold, self.msl if self.quiet else 1)
-            u.set(self.killed, or_(self.killed, after_fin))
+            u.set(self.killed, or_(self.killed, self.after_fin()))
             b.action(
                 "a.crash",
                 and_(not_(self.state.eq("CLOSED")), or_(last, bool(p["reconnect_after_crash"]))),
@@ -249,6 +216,13 @@ class Server(Endpoint):
         self.ack_delayed = b.var("b.ack_delayed", BOOL, doc="the ACK of a FIN is delayed")
         self.three_way = b.var("b.three_way", BOOL, doc="ghost: b sent FIN,ACK acking a FIN")
         self.active_used = b.var("b.active_used", BOOL, doc="b did its active OPEN")
+        self.may_abort = bool(p["b_abort"])
+        self.recycle = 0
+        if p["tw_recycle"]:
+            self.declare_recycle(p)
+        if int(p["b_data"]):
+            self.declare_data(int(p["b_data"]))
+        self.declare_unread(int(p["data"]) > 0)
         self.age_cap = 0
         if p["synrcvd_age"]:
             # Ticks spent in SYN-RECEIVED: at most the whole SYN,ACK schedule (the first RTO
@@ -265,6 +239,9 @@ class Server(Endpoint):
 
     def tick(self, u: Updates) -> None:
         super().tick(u)
+        if self.recycle:
+            age = self.peer_ts_age
+            u.set(age, ite(and_(self.peer_ts_ok, age.lt(self.recycle)), age + 1, age))
         if self.age_cap:
             age = self.synrcvd_age
             u.set(
@@ -279,9 +256,63 @@ class Server(Endpoint):
     def delayed_ack_possible(self, state: str) -> bool:
         return state == "ESTABLISHED"
 
+    def declare_recycle(self, p: Mapping[str, ParamValue]) -> None:
+        """Linux tcp_tw_recycle (removed in 4.12): when a connection enters TIME-WAIT the
+        listener caches, per peer address, the last timestamp it saw (tcp_tw_remember_stamp);
+        for TCP_PAWS_MSL (60 s) a SYN from that address with an older TSval is dropped."""
+        tick = int(p["tick_seconds"])
+        if not p["timestamps"]:
+            raise ModelError("tw_recycle works on timestamps; set timestamps = true")
+        if tick == 0 or 60 % tick:
+            raise ModelError(
+                "tw_recycle keeps its cache for TCP_PAWS_MSL = 60 s; set tick_seconds to a "
+                f"divisor of 60 (got {tick})"
+            )
+        self.recycle = 60 // tick
+        self.nat = bool(p["nat"])
+        b = self.b
+        self.peer_ts = b.var("b.peer_ts", self.seq_t, doc="tw_recycle: cached peer TSval")
+        self.peer_ts_ok = b.var("b.peer_ts_ok", BOOL, doc="tw_recycle: a TSval is cached")
+        self.peer_ts_age = b.var(
+            "b.peer_ts_age", IntType(0, self.recycle), doc="tw_recycle: ticks since it was cached"
+        )
+        self.peer_inc = b.var(
+            "b.peer_inc",
+            IntType(0, self.k.incarnations - 1),
+            doc="tw_recycle: the incarnation whose host's address the cache holds",
+        )
+
+    def enter_time_wait(self, u: Updates) -> None:
+        super().enter_time_wait(u)
+        if self.recycle:
+            u.set(self.peer_ts, self.ts_recent)
+            u.set(self.peer_ts_ok, self.ts_ok)
+            u.set(self.peer_ts_age, 0)
+            u.set(self.peer_inc, self.inc)
+
+    def listen_drops(self, seg: Segment) -> Expr:
+        if not self.recycle or seg.ts is None:
+            return FALSE
+        # Behind one NAT every client has the NAT's address; otherwise a's incarnations are
+        # hosts of their own and only the cached one's SYNs are looked up.
+        same = TRUE if self.nat else seg.inc.eq(self.peer_inc)
+        # tcp_peer_is_proven: (s32)(cached - TSval) > TCP_PAWS_WINDOW (1).
+        return and_(
+            self.peer_ts_ok,
+            self.peer_ts_age.lt(self.recycle),
+            same,
+            seq_lt(seg.ts + 1, self.peer_ts),
+        )
+
+    def on_passive_open(self, u: Updates) -> None:
+        if self.unsent is not None:
+            u.set(self.unsent, self.data)
+
     def to_closed(self, u: Updates, state: str | None = None) -> None:
         super().to_closed(u, state)
         u.set(self.ack_delayed, False)  # the delayed ACK dies with its connection
+        if self.unsent is not None:
+            u.set(self.unsent, 0)
 
     def on_delayed_ack(self, u: Updates, s: object) -> None:
         u.set(self.ack_delayed, True)
@@ -316,6 +347,8 @@ class Server(Endpoint):
             u.set(self.inc, a.inc)
             u.set(self.timer, self.k.rto + 1)
             u.set(self.active_used, True)
+            if self.unsent is not None:
+                u.set(self.unsent, self.data)
             self.emit(u, {"syn": True, "seq": iss})
             b.action(
                 "b.connect",
@@ -334,7 +367,10 @@ class Server(Endpoint):
                 group="b.user",
             )
         first = {"always": TRUE, "never": FALSE, "last": self.inc.eq(self.k.incarnations - 1)}
+        self.add_send()
         self.add_close(first[str(self.close_first)])
+        if self.may_abort:
+            self.add_abort(TRUE)
         u = Updates()
         u.set(self.ack_delayed, False)
         self.emit_ack(u)
@@ -405,12 +441,43 @@ def _add_attacker(
     return delta
 
 
+# Linux's fixed times (include/net/tcp.h): TCP_TIMEWAIT_LEN, and tcp_fin_timeout's default
+# (TCP_FIN_TIMEOUT); both 60 s.
+LINUX_SECONDS = {"time_wait": 60, "fin_timeout": 60}
+
+
+def _ticks(p: Mapping[str, ParamValue], key: str, default: int) -> int:
+    """A duration parameter in ticks: an integer, "2msl" (``default``), or "linux" (Linux's
+    value in seconds, converted with ``tick_seconds``, which must divide it)."""
+    v = p[key]
+    if v == "linux":
+        tick = int(p["tick_seconds"])
+        secs = LINUX_SECONDS[key]
+        if tick == 0 or secs % tick:
+            raise ModelError(
+                f'{key} = "linux" is {secs} s; set tick_seconds to a divisor of {secs} '
+                f"(the length of a tick in seconds; got {tick})"
+            )
+        return secs // tick
+    if isinstance(v, str):
+        return default
+    return int(v)
+
+
 def build(p: Mapping[str, ParamValue]) -> System:
     bits = int(p["seq_bits"])
     seq = SeqType(bits)
     msl = int(p["msl"])
-    tw = 2 * msl if p["time_wait"] == "2msl" else int(p["time_wait"])
+    tw = _ticks(p, "time_wait", 2 * msl)
     incs = int(p["incarnations"])
+    close_mode = str(p["close_mode"])
+    # Linux's tcp_fin_timeout applies to orphaned sockets (after close()); after shutdown()
+    # FIN-WAIT-2 waits for the peer indefinitely (tcp_rcv_state_process, tcp_close).
+    fin_timeout = (
+        0
+        if p["fin_timeout"] == "linux" and close_mode == "shutdown"
+        else _ticks(p, "fin_timeout", 0)
+    )
     knobs = Knobs(
         window=int(p["window"]),
         rto=int(p["rto"]),
@@ -425,7 +492,14 @@ def build(p: Mapping[str, ParamValue]) -> System:
         timestamps=bool(p["timestamps"]),
         syn_in_time_wait=str(p["syn_in_time_wait"]),
         retries_unlimited=bool(p["retries_unlimited"]),
-        fin_timeout=int(p["fin_timeout"]),
+        fin_timeout=fin_timeout,
+        fin_with_data=bool(p["fin_with_data"]),
+        close_mode=close_mode,
+        time_wait_rst=str(p["time_wait_rst"]),
+        abort_rst_ack=bool(p["abort_rst_ack"]),
+        synrcvd_syn=str(p["synrcvd_syn"]),
+        rst_before_rcv_nxt=bool(p["rst_before_rcv_nxt"]),
+        rfc5961_ack=bool(p["rfc5961_ack"]),
     )
     if p["tw_reuse"] and p["time_wait"] == 0:
         raise ModelError("tw_reuse needs a TIME-WAIT to reuse; set time_wait above 0")
@@ -475,7 +549,7 @@ def build(p: Mapping[str, ParamValue]) -> System:
         b,
         seq,
         int(p["capacity"]),
-        int(p["data"]),
+        max(int(p["data"]), int(p["b_data"])),
         incs,
         msl,
         int(p["loss"]),
@@ -485,9 +559,22 @@ def build(p: Mapping[str, ParamValue]) -> System:
         bool(p["loss_unlimited"]),
         spoofing=offpath,
     )
-    a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED", lambda: ts_of(0))
+    lag = int(p["peer_ts_lag"])
+
+    def a_ts(inc: Expr) -> Expr:
+        # Two hosts take turns as a (odd incarnations: the second), with unrelated clocks.
+        return (
+            ts_of(0) if not lag else ts_of(0) - ite((inc % 2).eq(1), lift(lag, seq), lift(0, seq))
+        )
+
+    a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED", a_ts)
     a.declare(p)
-    srv = Server(b, "b", seq, net, knobs, lambda: isn_of(1), "LISTEN", lambda: ts_of(1))
+    b_knobs = knobs
+    if p["tw_recycle"]:
+        # Linux tcp_time_wait with recycle: TIME-WAIT lasts 3.5 RTO, (rto << 2) - (rto >> 1).
+        rto = knobs.rto
+        b_knobs = replace(knobs, time_wait=(rto << 2) - (rto >> 1))
+    srv = Server(b, "b", seq, net, b_knobs, lambda: isn_of(1), "LISTEN", lambda inc: ts_of(1))
     srv.rest = "LISTEN"  # a server listens again as soon as a connection ends
     srv.declare(p)
     a.silent = bool(p["a_down"])
@@ -635,6 +722,12 @@ PROPERTIES = (
         "once both ends have called CLOSE (both in a closing state), eventually both are CLOSED "
         "(b, a passive opener, back in LISTEN); a liveness property, checked under fairness",
     ),
+    LibraryProperty(
+        "connects",
+        "leads_to(a.state == SYN_SENT, a.state == ESTABLISHED)",
+        "every connection a opens is eventually established; a liveness property, checked "
+        "under fairness",
+    ),
     DEADLOCK_FREE,
 )
 
@@ -642,6 +735,23 @@ PARAMS = (
     Param("seq_bits", "int", 3, "bits of sequence numbers (RFC 9293 3.4: modulo 2**bits)", 2, 32),
     Param("window", "int", 2, "receive window RCV.WND of each endpoint", 1, 16),
     Param("data", "int", 1, "data units a sends per incarnation (one per segment)", 0, 4),
+    Param("b_data", "int", 0, "data units b sends per connection (one per segment)", 0, 4),
+    Param(
+        "fin_with_data",
+        "bool",
+        False,
+        "a CLOSE with the last data unit unsent sends it with the FIN (<CTL=FIN,ACK><LEN=1>), "
+        "and a retransmission from SND.UNA resends data and FIN together (Linux)",
+    ),
+    Param(
+        "close_mode",
+        "choice",
+        "shutdown",
+        "what the user's CLOSE is: shutdown (half-close: the closer still receives) or close "
+        "(socket close(), RFC 1122 4.2.2.13: new data after CLOSE draws RST and deletes the "
+        "connection; CLOSE with unread data sends RST instead of FIN)",
+        choices=("shutdown", "close"),
+    ),
     Param("msl", "int", 2, "maximum segment lifetime, ticks", 1, 255),
     Param("incarnations", "int", 2, "connections a may open on the 4-tuple", 1, 4),
     Param("isn", "choice", "clock", "ISN policy", choices=("fixed", "clock", "keyed")),
@@ -656,16 +766,74 @@ PARAMS = (
         2**31,
         ("any",),
     ),
-    Param("time_wait", "int_or_choice", "2msl", "TIME-WAIT length in ticks", 0, 510, ("2msl",)),
+    Param(
+        "time_wait",
+        "int_or_choice",
+        "2msl",
+        'TIME-WAIT length in ticks; "linux": TCP_TIMEWAIT_LEN, 60 s in ticks of tick_seconds',
+        0,
+        510,
+        ("2msl", "linux"),
+    ),
+    Param(
+        "tick_seconds",
+        "int",
+        0,
+        'the length of a tick in seconds, for parameters given as "linux" (0: not stated)',
+        0,
+        3600,
+    ),
     Param("rfc1337", "bool", True, "TIME-WAIT ignores RST (RFC 1337 F1)"),
     Param("rfc5961", "bool", False, "RST and SYN need exact RCV.NXT, else challenge ACK"),
     Param(
         "syn_in_time_wait",
         "choice",
         "off",
-        "a SYN reaching b in TIME-WAIT: off (as in any synchronized state) or rfc6191 (a newer "
-        "SYN opens a new connection, RFC 6191; an older one is dropped silently)",
-        choices=("off", "rfc6191"),
+        "a SYN reaching b in TIME-WAIT: off (as in any synchronized state), rfc6191 (a newer "
+        "SYN opens a new connection, RFC 6191; an older one is dropped silently) or linux (a "
+        "newer SYN opens a new connection with ISS = SND.NXT + 65537; any other draws an ACK: "
+        "tcp_timewait_state_process)",
+        choices=("off", "rfc6191", "linux"),
+    ),
+    Param(
+        "time_wait_rst",
+        "choice",
+        "rfc9293",
+        "an RST reaching TIME-WAIT: rfc9293 (as in any synchronized state: in window, or with "
+        "rfc5961 exact or a challenge ACK) or linux (only an RST at exactly RCV.NXT counts, "
+        "ending TIME-WAIT unless rfc1337; any other is ignored, never challenged: "
+        "tcp_timewait_state_process)",
+        choices=("rfc9293", "linux"),
+    ),
+    Param(
+        "abort_rst_ack",
+        "bool",
+        False,
+        "ABORT sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (Linux tcp_send_active_reset) "
+        "instead of RFC 9293's <SEQ=SND.NXT><CTL=RST>",
+    ),
+    Param(
+        "synrcvd_syn",
+        "choice",
+        "rfc9293",
+        "a new in-window SYN reaching a passive SYN-RECEIVED: rfc9293 (as in any synchronized "
+        "state) or linux (<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK> and the request is dropped, "
+        "back to LISTEN: tcp_check_req, embryonic_reset)",
+        choices=("rfc9293", "linux"),
+    ),
+    Param(
+        "rst_before_rcv_nxt",
+        "bool",
+        False,
+        "an RST at RCV.NXT-1 resets CLOSE-WAIT, LAST-ACK and CLOSING (Linux tcp_reset_check: "
+        "the peer's RST after its FIN)",
+    ),
+    Param(
+        "rfc5961_ack",
+        "bool",
+        False,
+        "RFC 5961 5.2: an ACK below SND.UNA - MAX.SND.WND draws a challenge ACK and is dropped "
+        "(Linux tcp_ack)",
     ),
     Param("quiet_time", "bool", True, "after a crash, send nothing for MSL (RFC 9293 3.4.3)"),
     Param("horizon", "int", 0, "ticks a run may last (0: unbounded)", 0, 65535),
@@ -697,6 +865,7 @@ PARAMS = (
         False,
         "CLOSE before synchronizing deletes the TCB (RFC 9293 3.10.4): a in SYN-SENT, b's listener",
     ),
+    Param("b_abort", "bool", False, "b may ABORT (RST, SO_LINGER 0)"),
     Param("reconnect_after_abort", "bool", False, "a may reconnect after an ABORT"),
     Param("reconnect_after_crash", "bool", False, "a may reconnect after a crash"),
     Param("rto", "int", 1, "initial retransmission timeout, ticks", 1, 16),
@@ -726,11 +895,13 @@ PARAMS = (
     ),
     Param(
         "fin_timeout",
-        "int",
+        "int_or_choice",
         0,
-        "Linux tcp_fin_timeout: ticks in FIN-WAIT-2 before the connection is deleted (0: none)",
+        "Linux tcp_fin_timeout: ticks in FIN-WAIT-2 before the connection is deleted (0: "
+        'none); "linux": 60 s in ticks of tick_seconds, after close() only (close_mode)',
         0,
         64,
+        ("linux",),
     ),
     Param(
         "synrcvd_age",
@@ -740,6 +911,30 @@ PARAMS = (
     ),
     Param("timestamps", "bool", False, "RFC 7323 timestamps with PAWS; TS clock 1 per tick"),
     Param("tw_reuse", "bool", False, "Linux tcp_tw_reuse: a may reopen from TIME-WAIT"),
+    Param(
+        "tw_recycle",
+        "bool",
+        False,
+        "Linux tcp_tw_recycle (removed in 4.12): b's TIME-WAIT lasts 3.5 RTO and b caches the "
+        "peer's last TSval when it enters TIME-WAIT; for 60 s LISTEN drops a SYN from that "
+        "address with an older TSval (needs timestamps and tick_seconds)",
+    ),
+    Param(
+        "nat",
+        "bool",
+        False,
+        "a's incarnations are different hosts behind one NAT address (tw_recycle's cache "
+        "sees one peer); false: each has an address of its own",
+    ),
+    Param(
+        "peer_ts_lag",
+        "int",
+        0,
+        "a's odd incarnations run on a second host whose timestamp clock lags the first's by "
+        "this many ticks (unrelated clocks; 0: one host)",
+        0,
+        255,
+    ),
     Param(
         "tw_reuse_guard",
         "bool",
@@ -763,12 +958,35 @@ PARAMS = (
     ),
 )
 
+# Where Linux 6.x differs from RFC 9293's text on the wire or in a verdict (a spec's
+# ``profile = "linux"``; its own parameters still override).  Each is a parameter of its own,
+# documented with the kernel function that implements it.  A tick is 15 s, so MSL (2 ticks)
+# is 30 s and TCP_TIMEWAIT_LEN (60 s) is 4 ticks, 2 MSL; retransmission timeouts stay in
+# ticks.  Left to the spec: close_mode (the application's choice of close() or shutdown()),
+# timestamps (on in Linux, costly in states), tw_reuse.
+LINUX: Mapping[str, ParamValue] = {
+    "syn_in_time_wait": "linux",  # tcp_timewait_state_process
+    "time_wait_rst": "linux",  # tcp_timewait_state_process
+    "rfc1337": False,  # net.ipv4.tcp_rfc1337 = 0
+    "rfc5961": True,  # tcp_validate_incoming
+    "rfc5961_ack": True,  # tcp_ack
+    "abort_rst_ack": True,  # tcp_send_active_reset
+    "synrcvd_syn": "linux",  # tcp_check_req
+    "rst_before_rcv_nxt": True,  # tcp_reset_check
+    "fin_with_data": True,  # tcp_send_fin appends the FIN to the last queued segment
+    "tick_seconds": 15,
+    "msl": 2,
+    "time_wait": "linux",  # TCP_TIMEWAIT_LEN
+    "fin_timeout": "linux",  # net.ipv4.tcp_fin_timeout = 60, after close() only
+}
+
 MODEL = Model(
     "connection",
     "RFC 9293 connection management: client a and server b on one 4-tuple, lossy network.",
     PARAMS,
     build,
     PROPERTIES,
+    {"linux": LINUX},
 )
 
 __all__ = ["MODEL", "STATE", "SYNCHRONIZED"]

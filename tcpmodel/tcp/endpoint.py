@@ -88,6 +88,15 @@ class Knobs:
     syn_in_time_wait: str = "off"  # "off" (RFC 9293 3.10.7.4) or "rfc6191"
     retries_unlimited: bool = False
     fin_timeout: int = 0  # Linux tcp_fin_timeout: ticks in FIN-WAIT-2 before closing; 0: none
+    # Where Linux differs from RFC 9293's text (each a parameter of `tcpmodel.tcp.connection`,
+    # all on in its "linux" profile); the defaults are RFC 9293's.
+    fin_with_data: bool = False  # the last data unit and the FIN leave in one segment
+    close_mode: str = "shutdown"  # "shutdown" (half-close) or "close" (RFC 1122 4.2.2.13)
+    time_wait_rst: str = "rfc9293"  # "linux": only an RST at RCV.NXT counts in TIME-WAIT
+    abort_rst_ack: bool = False  # ABORT sends RST,ACK (tcp_send_active_reset)
+    synrcvd_syn: str = "rfc9293"  # "linux": a new SYN in passive SYN-RECEIVED draws RST,ACK
+    rst_before_rcv_nxt: bool = False  # RST at RCV.NXT-1 counts in CLOSE-WAIT, LAST-ACK, CLOSING
+    rfc5961_ack: bool = False  # RFC 5961 5.2: a too-old ACK draws a challenge ACK
 
 
 def st(name: str) -> Expr:
@@ -104,7 +113,7 @@ class Endpoint:
         knobs: Knobs,
         isn: Callable[[], Expr],
         initial: str,
-        ts_clock: Callable[[], Expr] | None = None,
+        ts_clock: Callable[[Expr], Expr] | None = None,
     ) -> None:
         self.b = b
         self.name = name
@@ -146,6 +155,12 @@ class Endpoint:
         # answers nothing (RFC 1948 section 1).
         self.injected: Var | None = None
         self.silent = False
+        # Data this endpoint sends per connection (``x.unsent``: units not yet handed to the
+        # network) and, with close_mode = "close", ``x.unread``: data received that the
+        # application has not read yet; models declare them (`declare_data`).
+        self.data = 0
+        self.unsent: Var | None = None
+        self.unread: Var | None = None
         if knobs.timestamps:
             self.ts_recent = v(f"{name}.ts_recent", seq, doc="RFC 7323 TS.Recent")
             self.ts_ok = v(f"{name}.ts_ok", BOOL, doc="TS.Recent holds a timestamp")
@@ -156,6 +171,22 @@ class Endpoint:
             )
 
     # ---- helpers -------------------------------------------------------------------------
+    def declare_data(self, units: int) -> Var:
+        """``units`` data units to send per connection (``x.unsent``)."""
+        self.data = units
+        self.unsent = self.b.var(
+            f"{self.name}.unsent", IntType(0, units), doc="data units not yet sent"
+        )
+        return self.unsent
+
+    def declare_unread(self, receives: bool) -> None:
+        """With close_mode = "close" and data coming from the peer (``receives``), the flag
+        ``x.unread`` that makes CLOSE abortive (RFC 1122 4.2.2.13)."""
+        if self.k.close_mode == "close" and receives:
+            self.unread = self.b.var(
+                f"{self.name}.unread", BOOL, doc="data received and not yet read by the user"
+            )
+
     def is_(self, *states: str) -> Expr:
         return or_(*(self.state.eq(s) for s in states))
 
@@ -163,7 +194,8 @@ class Endpoint:
         """Send a segment from this endpoint, tagged with its current incarnation."""
         extra: dict[str, Lit] = {"inc": u.current(self.inc)}
         if self.k.timestamps and self.ts_clock is not None:
-            extra["ts"] = self.ts_clock()  # TSval: this host's timestamp clock (RFC 7323 3.2)
+            # TSval: the timestamp clock of this incarnation's host (RFC 7323 3.2)
+            extra["ts"] = self.ts_clock(u.current(self.inc))
         self.net.send(u, self.name, {**fields, **extra})
 
     def emit_ack(self, u: Updates) -> None:
@@ -201,6 +233,8 @@ class Endpoint:
             u.set(self.ts_recent, 0)
             u.set(self.ts_ok, False)
             u.set(self.ts_age, 0)
+        if self.unread is not None:
+            u.set(self.unread, False)
 
     def take_ts(self, u: Updates, s: Segment) -> None:
         """TS.Recent := SEG.TSval, on a SYN or SYN,ACK that synchronises (RFC 7323 4.3)."""
@@ -360,10 +394,24 @@ class Endpoint:
             L,
         )
 
+        dropped = self.listen_drops(seg)
+        if dropped is not FALSE:
+            self.recv(
+                "listen_recycle_drop",
+                i,
+                and_(not_(seg.rst), not_(seg.ack), seg.syn, dropped),
+                "Linux tcp_tw_recycle (tcp_v4_conn_request, tcp_peer_is_proven): a SYN whose "
+                "TSval is older than the one cached for its address less than 60 s ago is "
+                "dropped silently (LINUX_MIB_PAWSPASSIVEREJECTED)",
+                lambda u, s: None,
+                L,
+            )
         self.recv(
             "listen_syn",
             i,
-            and_(not_(seg.rst), not_(seg.ack), seg.syn),
+            and_(not_(seg.rst), not_(seg.ack), seg.syn)
+            if dropped is FALSE
+            else and_(not_(seg.rst), not_(seg.ack), seg.syn, not_(dropped)),
             "RFC 9293 3.10.7.2 LISTEN: SYN -> <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SYN-RECEIVED",
             self.accept_syn,
             L,
@@ -377,11 +425,16 @@ class Endpoint:
             L,
         )
 
-    def accept_syn(self, u: Updates, s: Segment) -> None:
+    def listen_drops(self, seg: Segment) -> Expr:
+        """Hook: SYNs a listener drops without answer (``FALSE``: none)."""
+        return FALSE
+
+    def accept_syn(self, u: Updates, s: Segment, iss: Expr | None = None) -> None:
         """A SYN opens a connection passively (RFC 9293 3.10.7.2 LISTEN): ISS from the ISN
-        policy, <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK>, SYN-RECEIVED; ``inc`` takes the SYN's
-        tag."""
-        iss = self.isn()
+        policy (or ``iss``), <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK>, SYN-RECEIVED; ``inc``
+        takes the SYN's tag."""
+        if iss is None:
+            iss = self.isn()
         self.take_ts(u, s)
         u.set(self.irs, s.seq)
         u.set(self.rcv_nxt, s.seq + 1)
@@ -393,7 +446,11 @@ class Endpoint:
         u.set(self.inc, s.inc)
         u.set(self.timer, self.k.rto + 1)
         u.set(self.tries, 0)
+        self.on_passive_open(u)
         self.emit(u, {"syn": True, "ack": True, "seq": iss, "ackno": s.seq + 1})
+
+    def on_passive_open(self, u: Updates) -> None:
+        """Hook: extra effects of a passive OPEN taking a SYN."""
 
     def _syn_sent(self, i: int, seg: Segment) -> None:
         S = ("SYN_SENT",)
@@ -468,7 +525,7 @@ class Endpoint:
     def rfc6191(self) -> bool:
         """Whether a SYN in TIME-WAIT may open a new connection (RFC 6191): only for an
         endpoint that listens again after a connection ends (the server)."""
-        return self.k.syn_in_time_wait == "rfc6191" and self.rest == "LISTEN"
+        return self.k.syn_in_time_wait in ("rfc6191", "linux") and self.rest == "LISTEN"
 
     def newer_syn(self, seg: Segment) -> Expr:
         """RFC 6191 section 2: the SYN belongs to a newer incarnation than the one in TIME-WAIT.
@@ -486,7 +543,53 @@ class Endpoint:
     def _time_wait_syn(self, i: int, seg: Segment, tw_syn: Expr) -> None:
         """RFC 6191: a SYN (no ACK, no RST) in TIME-WAIT, decided before acceptability and
         PAWS.  The condition (2) of RFC 9293 MAY-2, going back to TIME-WAIT if the SYN turns
-        out to be an old duplicate, is not modelled (Linux cannot do it either)."""
+        out to be an old duplicate, is not modelled (Linux cannot do it either).
+
+        With syn_in_time_wait = "linux" (tcp_timewait_state_process): a SYN that PAWS does not
+        reject and whose SEG.SEQ is above RCV.NXT, or whose TSval is above TS.Recent, opens a
+        new connection with ISS = the old SND.NXT + 65537 (mod 2**seq_bits); any other SYN
+        is answered by <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (rate-limited in Linux), and a
+        PAWS-rejected one restarts the TIME-WAIT timer."""
+        if self.k.syn_in_time_wait == "linux":
+            paws = self.paws_rejects(seg)
+            by_ts = (
+                and_(self.ts_ok, seq_lt(self.ts_recent, seg.ts))
+                if self.k.timestamps and seg.ts is not None
+                else FALSE
+            )
+            newer = and_(not_(paws), or_(seq_lt(self.rcv_nxt, seg.seq), by_ts))
+            iss = self.snd_nxt + 65537 % (1 << self.seq_t.bits)
+
+            def reopen_linux(u: Updates, s: Segment) -> None:
+                self.closed_after_close(u)
+                self.accept_syn(u, s, iss)
+
+            def answer(u: Updates, s: Segment) -> None:
+                u.set(self.timer, ite(paws, lift(self.k.time_wait + 1), self.timer))
+                self.emit_ack(u)
+
+            self.recv(
+                "time_wait_syn_accept",
+                i,
+                and_(tw_syn, newer),
+                "Linux tcp_timewait_state_process (RFC 9293 3.6.1 MAY-2): a SYN in TIME-WAIT "
+                "above RCV.NXT (or with a newer TSval) opens a new connection, ISS = SND.NXT + "
+                "65537; as in LISTEN <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SYN-RECEIVED",
+                reopen_linux,
+                ("TIME_WAIT",),
+                paws=False,
+            )
+            self.recv(
+                "time_wait_syn_ack",
+                i,
+                and_(tw_syn, not_(newer)),
+                "Linux tcp_timewait_state_process: any other SYN in TIME-WAIT draws "
+                "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
+                answer,
+                ("TIME_WAIT",),
+                paws=False,
+            )
+            return
         newer = self.newer_syn(seg)
 
         def reopen(u: Updates, s: Segment) -> None:
@@ -588,10 +691,16 @@ class Endpoint:
         self.recv(
             "unacceptable_rst",
             i,
-            and_(not_(ok), seg.rst),
+            and_(not_(ok), seg.rst)
+            if not self.k.rst_before_rcv_nxt
+            else and_(not_(ok), seg.rst, not_(self.rst_before_rcv_nxt(seg))),
             "RFC 9293 3.10.7.4: an unacceptable RST is dropped",
             lambda u, s: None,
-            SYNCHRONIZED,
+            tuple(
+                x
+                for x in SYNCHRONIZED
+                if not (x == "TIME_WAIT" and self.k.time_wait_rst == "linux")
+            ),
         )
         self._rst(i, seg, ok)
         self._syn(i, seg, ok, special)
@@ -608,6 +717,10 @@ class Endpoint:
 
     def _rst(self, i: int, seg: Segment, ok: Expr) -> None:
         exact = seg.seq.eq(self.rcv_nxt) if self.k.rfc5961 else TRUE
+        # Linux's TIME-WAIT takes only an RST at exactly RCV.NXT and challenges none
+        # (tcp_timewait_state_process): TIME-WAIT has rules of its own below.
+        linux_tw = self.k.time_wait_rst == "linux"
+        sync = tuple(x for x in SYNCHRONIZED if not (linux_tw and x == "TIME_WAIT"))
         if self.k.rfc5961:
             self.recv(
                 "rst_challenge",
@@ -615,9 +728,9 @@ class Endpoint:
                 and_(ok, seg.rst, not_(exact)),
                 "RFC 5961 3.2: an in-window RST not at RCV.NXT draws a challenge ACK",
                 lambda u, s: self.emit_ack(u),
-                SYNCHRONIZED,
+                sync,
             )
-        resettable = tuple(s for s in SYNCHRONIZED if not (s == "TIME_WAIT" and self.k.rfc1337))
+        resettable = tuple(s for s in sync if not (s == "TIME_WAIT" and self.k.rfc1337))
 
         def reset(u: Updates, s: Segment) -> None:
             u.set(self.fin_reset, or_(self.fin_reset, self.state.eq("LAST_ACK")))
@@ -637,18 +750,84 @@ class Endpoint:
             reset,
             resettable,
         )
+        if self.k.rst_before_rcv_nxt:
+            self.recv(
+                "reset_before_rcv_nxt",
+                i,
+                and_(seg.rst, self.rst_before_rcv_nxt(seg)),
+                "Linux tcp_reset_check: in CLOSE-WAIT, LAST-ACK and CLOSING an RST at "
+                "RCV.NXT-1 (the peer's RST after its FIN) closes the connection",
+                reset,
+                ("CLOSE_WAIT", "LAST_ACK", "CLOSING"),
+            )
+        tw_exact = and_(seg.rst, seg.seq.eq(self.rcv_nxt)) if linux_tw else and_(ok, seg.rst, exact)
+        if linux_tw and not self.k.rfc1337:
+            self.recv(
+                "time_wait_reset",
+                i,
+                tw_exact,
+                "Linux tcp_timewait_state_process, tcp_rfc1337 = 0: an RST at RCV.NXT ends "
+                "TIME-WAIT (RFC 1337's assassination)",
+                reset,
+                ("TIME_WAIT",),
+            )
         if self.k.rfc1337:
             self.recv(
                 "time_wait_ignore_rst",
                 i,
-                and_(ok, seg.rst, exact),
+                tw_exact,
                 "RFC 1337 F1: TIME-WAIT ignores RST",
                 lambda u, s: None,
                 ("TIME_WAIT",),
             )
+        if linux_tw:
+            self.recv(
+                "time_wait_drop_rst",
+                i,
+                and_(seg.rst, seg.seq.ne(self.rcv_nxt)),
+                "Linux tcp_timewait_state_process: an RST not at RCV.NXT is ignored in "
+                "TIME-WAIT, without a challenge ACK",
+                lambda u, s: None,
+                ("TIME_WAIT",),
+            )
+
+    def rst_before_rcv_nxt(self, seg: Segment) -> Expr:
+        """Linux tcp_reset_check: an RST at RCV.NXT-1 in CLOSE-WAIT, LAST-ACK or CLOSING."""
+        if not self.k.rst_before_rcv_nxt:
+            return FALSE
+        return and_(self.is_("CLOSE_WAIT", "LAST_ACK", "CLOSING"), seg.seq.eq(self.rcv_nxt - 1))
 
     def _syn(self, i: int, seg: Segment, ok: Expr, special: Expr) -> None:
         guard = and_(ok, not_(seg.rst), seg.syn, not_(special))
+        if self.k.synrcvd_syn == "linux" and self.rest == "LISTEN":
+            # A passive SYN-RECEIVED is a request of the listener in Linux (tcp_check_req): a
+            # new SYN in window resets the request (embryonic_reset) with the RST
+            # tcp_v4_send_reset makes for a segment without ACK, and the listener stays.
+            embryonic = and_(self.state.eq("SYN_RECEIVED"), self.passive)
+
+            def drop_request(u: Updates, s: Segment) -> None:
+                self.emit(
+                    u,
+                    {
+                        "rst": True,
+                        "ack": True,
+                        "seq": lift(0, self.seq_t),
+                        "ackno": s.seq + s.seg_len,
+                    },
+                )
+                self.to_closed(u, "LISTEN")
+
+            self.recv(
+                "syn_received_syn_reset",
+                i,
+                and_(guard, self.passive),
+                "Linux tcp_check_req (embryonic_reset): a new SYN in window in a passive "
+                "SYN-RECEIVED draws <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; the request is "
+                "dropped, LISTEN",
+                drop_request,
+                ("SYN_RECEIVED",),
+            )
+            guard = and_(guard, not_(embryonic))
         if self.k.rfc5961:
             self.recv(
                 "syn_challenge",
@@ -707,6 +886,40 @@ class Endpoint:
             )
             guard = and_(base, not_(too_far))
             rule = f"RFC 9293 3.10.7.4 fifth to eighth, {state}: ACK, data, FIN"
+            if self.k.rfc5961_ack and state != "TIME_WAIT":
+                # MAX.SND.WND is the peer's window, `window` like ours.
+                too_old = seq_lt(seg.ackno, una - self.rcv_wnd)
+                self.recv(
+                    f"ack_too_old_{state.lower()}",
+                    i,
+                    and_(base, too_old),
+                    f"RFC 5961 5.2, {state}: an ACK below SND.UNA - MAX.SND.WND draws a "
+                    "challenge ACK and is dropped (Linux tcp_ack)",
+                    lambda u, s: self.emit_ack(u),
+                    (state,),
+                )
+                guard = and_(guard, not_(too_old))
+            if self.k.close_mode == "close" and state in ("FIN_WAIT_1", "FIN_WAIT_2"):
+                # After close() nobody will read: new data is answered by RST and the
+                # connection is deleted (RFC 1122 4.2.2.13; Linux tcp_rcv_state_process,
+                # LINUX_MIB_TCPABORTONDATA; the RST of tcp_v4_send_reset: <SEQ=SEG.ACK>).
+                new_data = and_(seg.len.gt(0), in_window(seg.seq, self.rcv_nxt, self.rcv_wnd))
+
+                def abort_on_data(u: Updates, s: Segment) -> None:
+                    self.emit_rst(u, s.ackno)
+                    u.set(self.killed, TRUE)
+                    self.to_closed(u)
+
+                self.recv(
+                    f"data_after_close_{state.lower()}",
+                    i,
+                    and_(guard, new_data),
+                    f"RFC 1122 4.2.2.13, {state} after close(): new data draws "
+                    "<SEQ=SEG.ACK><CTL=RST> and the connection is deleted",
+                    abort_on_data,
+                    (state,),
+                )
+                guard = and_(guard, not_(new_data))
 
         def process(u: Updates, s: Segment, delay_ack: bool = False) -> None:
             if self.k.timestamps and s.ts is not None:
@@ -745,6 +958,8 @@ class Endpoint:
                 rcv = ite(data_in_order, rcv + s.len, rcv)
                 u.set(self.rcv_nxt, rcv)
                 u.set(self.old_data, or_(self.old_data, and_(data_in_order, s.inc.lt(self.inc))))
+                if self.unread is not None:
+                    u.set(self.unread, or_(self.unread, data_in_order))
                 if self.injected is not None and s.spoofed is not None:
                     u.set(self.injected, or_(self.injected, and_(data_in_order, s.spoofed)))
                 send_ack = s.len.gt(0)
@@ -799,17 +1014,31 @@ class Endpoint:
         )
         u = Updates()
         t = self.tries
-        fin_only = and_(self.is_(*FIN_SENT), (self.snd_una + 1).eq(self.snd_nxt))
-        syn = self.is_("SYN_SENT", "SYN_RECEIVED")
+        # What is outstanding from SND.UNA (RFC 9293 3.8.1): the SYN while SND.UNA = ISS, also
+        # after a CLOSE in SYN-RECEIVED queued a FIN behind it (a SYN is resent alone, as
+        # Linux never collapses one with other data); else the data unit at SND.UNA, then
+        # the FIN, which rides with that unit under `fin_with_data` (Linux
+        # tcp_retrans_try_collapse) and is otherwise resent alone once the data is acked.
+        syn = or_(
+            self.is_("SYN_SENT", "SYN_RECEIVED"),
+            and_(self.state.eq("FIN_WAIT_1"), self.snd_una.eq(self.iss)),
+        )
+        fin_sent = self.is_(*FIN_SENT)
+        fin_only = and_(fin_sent, (self.snd_una + 1).eq(self.snd_nxt))
+        data_fin = (
+            and_(fin_sent, (self.snd_una + 2).eq(self.snd_nxt))
+            if self.k.fin_with_data and self.data
+            else FALSE
+        )
         self.emit(
             u,
             {
                 "syn": syn,
                 "ack": not_(self.state.eq("SYN_SENT")),
-                "fin": and_(not_(syn), fin_only),
+                "fin": and_(not_(syn), or_(fin_only, data_fin)),
                 "seq": ite(syn, self.iss, self.snd_una),
                 "ackno": ite(self.state.eq("SYN_SENT"), lift(0, self.seq_t), self.rcv_nxt),
-                "len": ite(or_(syn, fin_only), 0, 1) if self.net.data else 0,
+                "len": ite(or_(syn, fin_only), 0, 1) if self.data else 0,
             },
         )
         forever = self.k.retries_unlimited
@@ -885,37 +1114,159 @@ class Endpoint:
     # ---- user calls ----------------------------------------------------------------------
     def add_close(self, first: Lit = True) -> None:
         """CLOSE in each state that allows it; `first` guards the active close (before any FIN
-        was received), which is what puts this end in TIME-WAIT."""
+        was received), which is what puts this end in TIME-WAIT.
+
+        With ``fin_with_data`` a CLOSE issued while the last data unit is unsent sends it with
+        the FIN (``<CTL=FIN,ACK><LEN=1>``, as Linux does); with close_mode = "close" a CLOSE
+        while received data is unread sends RST instead of FIN (RFC 1122 4.2.2.13, RFC 2525
+        2.17; Linux tcp_close)."""
+        unread = FALSE if self.unread is None else self.unread
         for state, nxt in (
             ("ESTABLISHED", "FIN_WAIT_1"),
             ("SYN_RECEIVED", "FIN_WAIT_1"),
             ("CLOSE_WAIT", "LAST_ACK"),
         ):
+            # A passively opened connection is not the user's until it is established.
+            visible = not_(self.passive) if state == "SYN_RECEIVED" else TRUE
+            when = TRUE if state == "CLOSE_WAIT" else first
+            may = and_(self.state.eq(state), visible, when)
             u = Updates()
             self.emit(u, {"fin": True, "ack": True, "seq": self.snd_nxt, "ackno": self.rcv_nxt})
             u.set(self.snd_nxt, self.snd_nxt + 1)
             u.set(self.state, st(nxt))
             self.arm_if_idle(u)
             self.on_close(u, state)
-            # A passively opened connection is not the user's until it is established.
-            visible = not_(self.passive) if state == "SYN_RECEIVED" else TRUE
             self.b.action(
                 f"{self.name}.close",
-                and_(
-                    self.state.eq(state),
-                    visible,
-                    self.can_close(),
-                    TRUE if state == "CLOSE_WAIT" else first,
-                ),
+                and_(self.state.eq(state), visible, self.can_close(), when)
+                if self.unread is None
+                else and_(self.state.eq(state), visible, self.can_close(), not_(unread), when),
                 u,
                 f"RFC 9293 3.10.4 CLOSE in {state}: send FIN, {nxt}",
                 {"from": state},
                 f"{self.name}.user",
             )
+            if self.k.fin_with_data and self.unsent is not None and state != "SYN_RECEIVED":
+                u = Updates()
+                self.emit(
+                    u,
+                    {
+                        "fin": True,
+                        "ack": True,
+                        "seq": self.snd_nxt,
+                        "ackno": self.rcv_nxt,
+                        "len": 1,
+                    },
+                )
+                u.set(self.snd_nxt, self.snd_nxt + 2)
+                u.set(self.unsent, 0)
+                u.set(self.state, st(nxt))
+                self.arm_if_idle(u)
+                self.on_close(u, state)
+                self.b.action(
+                    f"{self.name}.close",
+                    and_(may, self.unsent.eq(1), self.window_open(), not_(unread)),
+                    u,
+                    f"RFC 9293 3.10.4 CLOSE in {state} with the last data unit unsent: "
+                    f"data and FIN in one segment <CTL=FIN,ACK><LEN=1> (Linux), {nxt}",
+                    {"from": state, "data": 1},
+                    f"{self.name}.user",
+                )
+            if self.unread is not None and state != "SYN_RECEIVED":
+                u = Updates()
+                self.emit_abort_rst(u)
+                u.set(self.killed, or_(self.killed, self.after_fin()))
+                self.to_closed(u)
+                self.b.action(
+                    f"{self.name}.close_unread",
+                    and_(may, self.unread),
+                    u,
+                    f"RFC 1122 4.2.2.13 CLOSE in {state} with received data unread: RST "
+                    "instead of FIN, the connection is deleted (Linux tcp_close)",
+                    {"from": state},
+                    f"{self.name}.user",
+                )
+        if self.unread is not None:
+            u = Updates()
+            u.set(self.unread, False)
+            self.b.action(
+                f"{self.name}.read",
+                self.unread,
+                u,
+                "RFC 9293 3.10.3 RECEIVE: the user reads the data received",
+                group=f"{self.name}.user",
+            )
+
+    def emit_abort_rst(self, u: Updates) -> None:
+        """The RST of an abortive close: <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5), or with
+        ``abort_rst_ack`` <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (Linux
+        tcp_send_active_reset)."""
+        if self.k.abort_rst_ack:
+            self.emit(
+                u,
+                {"rst": True, "ack": True, "seq": self.snd_nxt, "ackno": self.rcv_nxt},
+            )
+        else:
+            self.emit_rst(u, self.snd_nxt)
+
+    def add_send(self) -> None:
+        """SEND: one data unit per segment, within the peer's window (RFC 9293 3.10.2)."""
+        if not self.data or self.unsent is None:
+            return
+        u = Updates()
+        self.emit(u, {"ack": True, "seq": self.snd_nxt, "ackno": self.rcv_nxt, "len": 1})
+        u.set(self.snd_nxt, self.snd_nxt + 1)
+        u.set(self.unsent, self.unsent - 1)
+        self.arm_if_idle(u)
+        self.b.action(
+            f"{self.name}.send",
+            and_(self.is_("ESTABLISHED", "CLOSE_WAIT"), self.unsent.gt(0), self.window_open()),
+            u,
+            "RFC 9293 3.10.2 SEND: a data segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>",
+            group=f"{self.name}.user",
+        )
+
+    def add_abort(self, allowed: Expr) -> None:
+        """ABORT (RFC 9293 3.10.5, SO_LINGER 0): RST in SYN-RECEIVED (the user's), ESTABLISHED,
+        FIN-WAIT-1/2 and CLOSE-WAIT; silent in SYN-SENT, CLOSING, LAST-ACK and TIME-WAIT."""
+        after_fin = self.after_fin()
+        loud = ("SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT")
+        u = Updates()
+        self.emit_abort_rst(u)
+        self.to_closed(u)
+        self.on_abort(u)
+        u.set(self.killed, or_(self.killed, after_fin))
+        mine = TRUE if self.rest == "CLOSED" else not_(self.passive)
+        self.b.action(
+            f"{self.name}.abort",
+            and_(self.is_(*loud), allowed)
+            if self.rest == "CLOSED"
+            else and_(self.is_(*loud), allowed, or_(not_(self.state.eq("SYN_RECEIVED")), mine)),
+            u,
+            "RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>"
+            + (",ACK (Linux tcp_send_active_reset)" if self.k.abort_rst_ack else "")
+            + f", {self.rest} (SO_LINGER 0)",
+            group=f"{self.name}.user",
+        )
+        u = Updates()
+        self.to_closed(u)
+        self.on_abort(u)
+        u.set(self.killed, or_(self.killed, after_fin))
+        self.b.action(
+            f"{self.name}.abort_quiet",
+            and_(self.is_("SYN_SENT", "CLOSING", "LAST_ACK", "TIME_WAIT"), allowed),
+            u,
+            "RFC 9293 3.10.5 ABORT in SYN-SENT, CLOSING, LAST-ACK or TIME-WAIT: "
+            "delete the TCB, send nothing",
+            group=f"{self.name}.user",
+        )
+
+    def on_abort(self, u: Updates) -> None:
+        """Hook: extra effects of ABORT."""
 
     def can_close(self) -> Expr:
-        """Hook: whether the user may CLOSE now (e.g. all data handed to TCP)."""
-        return TRUE
+        """Whether the user may CLOSE with a FIN alone: all data handed to TCP."""
+        return TRUE if self.unsent is None else self.unsent.eq(0)
 
     def on_close(self, u: Updates, state: str) -> None:
         """Hook: extra effects of CLOSE."""
