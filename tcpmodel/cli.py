@@ -186,10 +186,22 @@ def list_(paths: Sequence[str]) -> None:
         console.print(f"[bold]{s.name}[/bold] ({s.file}): model {s.model.name}")
         if s.description:
             console.print(f"  {s.description}")
+        if s.profile:
+            console.print(f"  profile: {s.profile} (parameters start from it)", markup=False)
         params = ", ".join(f"{k}={v}" for k, v in s.params.items())
         console.print(f"  parameters: {params}", markup=False)
         rules = ", ".join(s.configurations[0].system.rule_names())
         console.print(f"  rules (names for `disable`): {rules}", markup=False)
+        for cfg in s.configurations:
+            if cfg.disabled:
+                # A removed action can leave states with nothing to do (a due timer whose
+                # action is gone blocks time): name what went, so a deadlock can be read.
+                where = f"variant {cfg.variant}" if cfg.variant else "base"
+                console.print(
+                    f"  disabled ({where}): {', '.join(cfg.disabled)}; "
+                    f"{len(cfg.removed)} actions removed: {', '.join(cfg.removed)}",
+                    markup=False,
+                )
         t = Table("variant", "property", "formula", "expect")
         for cfg in s.configurations:
             for c in cfg.checks:

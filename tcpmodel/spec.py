@@ -89,6 +89,9 @@ class Configuration:
     checks: tuple[Check, ...]
     fairness: tuple[Fairness, ...] = ()
     invariants: tuple[Property, ...] = ()
+    # The `disable` names and the action labels they removed from the model.
+    disabled: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,7 @@ class Spec:
     params: Mapping[str, ParamValue]
     configurations: tuple[Configuration, ...]
     bounds: Bounds = field(default_factory=Bounds)
+    profile: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +322,7 @@ class _Loader:
                 self.configuration(model, vname, vparams, vprops, vdisable, vfair, vinvs)
             )
         bounds = self.bounds(self.table(doc, "bounds", False))
-        return Spec(name, self.where, model, description, params, tuple(configs), bounds)
+        return Spec(name, self.where, model, description, params, tuple(configs), bounds, profile)
 
     def bounds(self, table: Mapping[str, Any]) -> Bounds:
         """``[bounds]``: positive numbers; ``max_states`` and ``max_depth`` integers."""
@@ -480,7 +484,18 @@ class _Loader:
             checks.append(Check(prop, cast(Expectation, d.expect)))
         fair = self.fairness(fairness, system, variant)
         invs = tuple(self.invariant(d, system) for d in invariants)
-        return Configuration(variant, dict(params), system, tuple(checks), fair, invs)
+        kept = {a.label for a in system.actions}
+        removed = tuple(a.label for a in full.actions if a.label not in kept)
+        return Configuration(
+            variant,
+            dict(params),
+            system,
+            tuple(checks),
+            fair,
+            invs,
+            tuple(disable),
+            removed,
+        )
 
     def invariant(self, d: _InvDecl, system: System) -> Property:
         """An ``[[invariant]]`` formula: ``always`` of a state predicate, nothing else."""

@@ -174,6 +174,9 @@ class Case:
     fragments: tuple[str, ...] = ()
 
 
+CONN = '[spec]\nname = "t"\nmodel = "connection"\n\n'
+CONN_PROP = '\n[[property]]\nname = "handshake"\nexpect = "reachable"\n'
+
 SPEC_CASES = [
     Case("missing-spec-table", PROP, "[spec]", ("missing",)),
     Case("spec-not-a-table", "spec = 3\n" + PROP, "spec", ("an integer",)),
@@ -394,6 +397,30 @@ SPEC_CASES = [
         ABP + '[bounds]\ntimeout = "1h"\n' + ABP_PROP,
         "bounds.timeout",
         ("positive number", "a string"),
+    ),
+    Case(
+        "unknown-profile",
+        MUTEX + 'profile = "linux"\n' + PROP,
+        "spec.profile",
+        ("no profile 'linux'", "none"),
+    ),
+    Case(
+        "unknown-connection-profile",
+        CONN.replace('model = "connection"', 'model = "connection"\nprofile = "bsd"') + CONN_PROP,
+        "spec.profile",
+        ("no profile 'bsd'", "'linux'"),
+    ),
+    Case(
+        "linux-time-without-tick",
+        CONN + '[params]\ntime_wait = "linux"\n' + CONN_PROP,
+        "params",
+        ("60 s", "tick_seconds", "divisor of 60"),
+    ),
+    Case(
+        "tw-recycle-without-timestamps",
+        CONN + "[params]\ntw_recycle = true\ntick_seconds = 15\n" + CONN_PROP,
+        "params",
+        ("timestamps = true",),
     ),
     Case(
         "variant-own-property-formula",

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from tcpmodel.check import Options, check_spec
+from tcpmodel.models import MODELS
 from tcpmodel.spec import load, spec_files
 from tests.specfile import write_spec
 
@@ -41,13 +42,18 @@ MUTANTS: list[tuple[str, str | None, dict[str, Any], list[str]]] = [
         m
         for v in (None, "simultaneous-open", "server-closes-first")
         for m in (
-            ("rfc9293", v, {"time_wait": 1}, TW),  # TIME-WAIT shorter than MSL
+            # TIME-WAIT shorter than MSL: old data, FINs and RSTs reach the next incarnation
+            ("rfc9293", v, {"time_wait": 1}, [*TW, "no-old-rst"]),
             ("rfc9293", v, {"time_wait": 0}, ["clean-close"]),  # no TIME-WAIT
             ("rfc9293", v, {"rfc1337": False}, ["isn-agreement"]),  # F1 off: H2
         )
     ),
-    ("twa-f1", None, {"rfc1337": False}, FOUR),
-    ("no-time-wait", "time-wait-2msl", {"time_wait": 0}, FOUR),
+    ("twa-f1", None, {"rfc1337": False}, [*FOUR, "no-old-rst"]),
+    # tw_recycle's cache is per address: behind one NAT address the second host's SYNs meet it.
+    ("tw-recycle-nat", "no-nat", {"nat": True}, ["no-recycle-drop"]),
+    # Half-close keeps the clean close only while TIME-WAIT outlives the last ACK's loss.
+    ("request-response", "shutdown", {"time_wait": 0}, ["clean-close"]),
+    ("no-time-wait", "time-wait-2msl", {"time_wait": 0}, [*FOUR, "no-old-rst"]),
     ("tw-reuse", None, {"tw_reuse_guard": False}, TW),
     (
         "crash-reconnect",
@@ -107,8 +113,11 @@ def _model(spec: str) -> str:
 
 
 def _params(spec: str, variant: str | None) -> dict[str, Any]:
+    """The configuration's parameters as the spec sets them, its profile's first."""
     doc = tomllib.loads((SPECS / f"{spec}.toml").read_text())
-    params = dict(doc.get("params", {}))
+    profile = doc["spec"].get("profile")
+    params = dict(MODELS[doc["spec"]["model"]].profiles[profile]) if profile else {}
+    params.update(doc.get("params", {}))
     if variant is not None:
         (v,) = [v for v in doc.get("variant", []) if v["name"] == variant]
         params.update(v.get("params", {}))

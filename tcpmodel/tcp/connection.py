@@ -209,6 +209,8 @@ class Client(Endpoint):
 
 
 class Server(Endpoint):
+    client: Endpoint  # the client, whose ghosts b's new connections reset too
+
     def declare(self, p: Mapping[str, ParamValue]) -> None:
         b = self.b
         self.active_open = str(p["b_active_open"])
@@ -263,6 +265,10 @@ class Server(Endpoint):
         tick = int(p["tick_seconds"])
         if not p["timestamps"]:
             raise ModelError("tw_recycle works on timestamps; set timestamps = true")
+        if p["syn_in_time_wait"] == "off":
+            raise ModelError(
+                'tw_recycle is Linux\'s; set syn_in_time_wait = "linux" (or profile = "linux")'
+            )
         if tick == 0 or 60 % tick:
             raise ModelError(
                 "tw_recycle keeps its cache for TCP_PAWS_MSL = 60 s; set tick_seconds to a "
@@ -270,6 +276,7 @@ class Server(Endpoint):
             )
         self.recycle = 60 // tick
         self.nat = bool(p["nat"])
+        self.lag = int(p["peer_ts_lag"])
         b = self.b
         self.peer_ts = b.var("b.peer_ts", self.seq_t, doc="tw_recycle: cached peer TSval")
         self.peer_ts_ok = b.var("b.peer_ts_ok", BOOL, doc="tw_recycle: a TSval is cached")
@@ -281,6 +288,12 @@ class Server(Endpoint):
             IntType(0, self.k.incarnations - 1),
             doc="tw_recycle: the incarnation whose host's address the cache holds",
         )
+        self.recycle_drop = b.var(
+            "b.recycle_drop", BOOL, doc="ghost: LISTEN dropped a SYN on tw_recycle's cache"
+        )
+
+    def on_listen_drop(self, u: Updates) -> None:
+        u.set(self.recycle_drop, True)
 
     def enter_time_wait(self, u: Updates) -> None:
         super().enter_time_wait(u)
@@ -289,6 +302,12 @@ class Server(Endpoint):
             u.set(self.peer_ts_ok, self.ts_ok)
             u.set(self.peer_ts_age, 0)
             u.set(self.peer_inc, self.inc)
+
+    def other_address(self, seg: Segment) -> Expr:
+        if not self.recycle or self.nat or not self.lag:
+            return FALSE
+        # Without NAT a's two hosts (odd and even incarnations) have addresses of their own.
+        return (seg.inc % 2).ne(self.inc % 2)
 
     def listen_drops(self, seg: Segment) -> Expr:
         if not self.recycle or seg.ts is None:
@@ -304,9 +323,21 @@ class Server(Endpoint):
             seq_lt(seg.ts + 1, self.peer_ts),
         )
 
-    def on_passive_open(self, u: Updates) -> None:
+    def on_passive_open(self, u: Updates, s: Segment) -> None:
         if self.unsent is not None:
             u.set(self.unsent, self.data)
+        self.new_incarnation(u, s.inc)
+
+    def new_incarnation(self, u: Updates, inc: Expr) -> None:
+        """b takes a connection of incarnation ``inc``: if it is a new one, the ghosts of
+        clean-close (a reset in LAST-ACK, and its excuses: an ABORT, crash or give-up after a
+        FIN, a loss past the budget) start anew, so that what happened to one incarnation
+        excuses nothing in the next (a stale SYN of the same incarnation changes nothing)."""
+        new = inc.ne(self.inc)
+        for e in (self, self.client):
+            u.set(e.fin_reset, and_(e.fin_reset, not_(new)))
+            u.set(e.killed, and_(e.killed, not_(new)))
+        u.set(self.net.overflow, and_(self.net.overflow, not_(new)))
 
     def to_closed(self, u: Updates, state: str | None = None) -> None:
         super().to_closed(u, state)
@@ -349,6 +380,7 @@ class Server(Endpoint):
             u.set(self.active_used, True)
             if self.unsent is not None:
                 u.set(self.unsent, self.data)
+            self.new_incarnation(u, a.inc)
             self.emit(u, {"syn": True, "seq": iss})
             b.action(
                 "b.connect",
@@ -571,12 +603,15 @@ def build(p: Mapping[str, ParamValue]) -> System:
     a.declare(p)
     b_knobs = knobs
     if p["tw_recycle"]:
-        # Linux tcp_time_wait with recycle: TIME-WAIT lasts 3.5 RTO, (rto << 2) - (rto >> 1).
-        rto = knobs.rto
-        b_knobs = replace(knobs, time_wait=(rto << 2) - (rto >> 1))
+        # Linux tcp_time_wait with recycle: TIME-WAIT lasts 3.5 RTO, (rto << 2) - (rto >> 1),
+        # the connection's RTO: about TCP_TIMEOUT_INIT (1 s) without RTT samples, far below
+        # a tick of tick_seconds (15 s in the Linux profile): one tick.
+        tick = int(p["tick_seconds"])
+        b_knobs = replace(knobs, time_wait=max(1, -(-7 // (2 * tick)) if tick else 1))
     srv = Server(b, "b", seq, net, b_knobs, lambda: isn_of(1), "LISTEN", lambda inc: ts_of(1))
     srv.rest = "LISTEN"  # a server listens again as soon as a connection ends
     srv.declare(p)
+    srv.client = a
     a.silent = bool(p["a_down"])
     if offpath:
         srv.injected = b.var(
@@ -627,6 +662,9 @@ def build(p: Mapping[str, ParamValue]) -> System:
         now = b.var("time", IntType(0, horizon), doc="ticks so far (the run's horizon)")
         u.set(now, now + 1)
         can_tick = and_(can_tick, now.lt(horizon))
+        # The run ends at the horizon: a state there with nothing left to do is its end, not
+        # a deadlock.
+        b.terminal = now.eq(horizon)
     b.action("tick", can_tick, u, tick_rule, group="clock")
     # Fairness for liveness (RFC 9293's progress assumptions): time passes and due timers fire
     # (weak); a segment offered again and again is delivered again and again (strong), which
@@ -708,9 +746,11 @@ PROPERTIES = (
     LibraryProperty(
         "clean-close",
         "always((a.fin_reset or b.fin_reset) implies (a.killed or b.killed or net.overflow))",
-        "the passive closer, after sending its FIN (LAST-ACK), is never reset, assuming no "
-        "ABORT, crash or retransmission give-up after the first FIN (the `killed` ghosts) and "
-        "no more losses than the budget (`net.overflow`); other segments arrive within MSL",
+        "the passive closer, after sending its FIN (LAST-ACK), is never reset (by an RST, or "
+        "a SYN in window), assuming no ABORT, crash or retransmission give-up after the first "
+        "FIN (the `killed` ghosts) and no more losses than the budget (`net.overflow`) in that "
+        "incarnation (the ghosts start anew when b takes a newer incarnation); other segments "
+        "arrive within MSL",
     ),
     LibraryProperty(
         "close-terminates",
@@ -721,6 +761,12 @@ PROPERTIES = (
         + ", a.state == CLOSED and (b.state == CLOSED or b.state == LISTEN))",
         "once both ends have called CLOSE (both in a closing state), eventually both are CLOSED "
         "(b, a passive opener, back in LISTEN); a liveness property, checked under fairness",
+    ),
+    LibraryProperty(
+        "no-old-rst",
+        "always(not a.old_rst and not b.old_rst)",
+        "no RST of an older incarnation ever resets a newer incarnation's connection (an RST "
+        "a port without a connection sends belongs to the segment it answers)",
     ),
     LibraryProperty(
         "connects",
@@ -816,9 +862,9 @@ PARAMS = (
         "synrcvd_syn",
         "choice",
         "rfc9293",
-        "a new in-window SYN reaching a passive SYN-RECEIVED: rfc9293 (as in any synchronized "
-        "state) or linux (<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK> and the request is dropped, "
-        "back to LISTEN: tcp_check_req, embryonic_reset)",
+        "a new in-window SYN reaching a passive SYN-RECEIVED: rfc9293 (back to LISTEN, nothing "
+        "sent: RFC 9293 3.10.7.4 fourth) or linux (<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>, and "
+        "the request is dropped, back to LISTEN: tcp_check_req, embryonic_reset)",
         choices=("rfc9293", "linux"),
     ),
     Param(

@@ -148,6 +148,9 @@ class Endpoint:
         self.killed = v(
             f"{name}.killed", BOOL, doc="ghost: aborted, crashed or timed out after a FIN"
         )
+        self.old_rst = v(
+            f"{name}.old_rst", BOOL, doc="ghost: an RST of an older incarnation reset this one"
+        )
         self.rcv_wnd = knobs.window
         self.ts_clock = ts_clock
         # Set by a model with an off-path attacker (`tcpmodel.tcp.connection`): the ghost
@@ -191,12 +194,18 @@ class Endpoint:
         return or_(*(self.state.eq(s) for s in states))
 
     def emit(self, u: Updates, fields: dict[str, Lit]) -> None:
-        """Send a segment from this endpoint, tagged with its current incarnation."""
+        """Send a segment from this endpoint, tagged with its current incarnation (or the
+        ``inc`` in ``fields``: an RST that a port without a connection sends belongs to the
+        segment it answers)."""
         extra: dict[str, Lit] = {"inc": u.current(self.inc)}
         if self.k.timestamps and self.ts_clock is not None:
             # TSval: the timestamp clock of this incarnation's host (RFC 7323 3.2)
             extra["ts"] = self.ts_clock(u.current(self.inc))
-        self.net.send(u, self.name, {**fields, **extra})
+        self.net.send(u, self.name, {**extra, **fields})
+
+    def mark_old_rst(self, u: Updates, s: Segment) -> None:
+        """Record (ghost) that the RST ``s``, which resets this connection, is older."""
+        u.set(self.old_rst, or_(self.old_rst, s.inc.lt(self.inc)))
 
     def emit_ack(self, u: Updates) -> None:
         """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the values after this step's updates."""
@@ -351,6 +360,7 @@ class Endpoint:
                     "ack": not_(s.ack),
                     "seq": ite(s.ack, s.ackno, lift(0, self.seq_t)),
                     "ackno": ite(s.ack, lift(0, self.seq_t), s.seq + s.seg_len),
+                    "inc": s.inc,
                 },
             )
 
@@ -390,7 +400,7 @@ class Endpoint:
             i,
             not_(seg.rst) & seg.ack,
             "RFC 9293 3.10.7.2 LISTEN: an ACK draws <SEQ=SEG.ACK><CTL=RST>",
-            lambda u, s: self.emit_rst(u, s.ackno),
+            lambda u, s: self.emit(u, {"rst": True, "seq": s.ackno, "inc": s.inc}),
             L,
         )
 
@@ -403,7 +413,7 @@ class Endpoint:
                 "Linux tcp_tw_recycle (tcp_v4_conn_request, tcp_peer_is_proven): a SYN whose "
                 "TSval is older than the one cached for its address less than 60 s ago is "
                 "dropped silently (LINUX_MIB_PAWSPASSIVEREJECTED)",
-                lambda u, s: None,
+                lambda u, s: self.on_listen_drop(u),
                 L,
             )
         self.recv(
@@ -429,6 +439,14 @@ class Endpoint:
         """Hook: SYNs a listener drops without answer (``FALSE``: none)."""
         return FALSE
 
+    def on_listen_drop(self, u: Updates) -> None:
+        """Hook: what a SYN dropped by `listen_drops` records."""
+
+    def other_address(self, seg: Segment) -> Expr:
+        """Hook: the segment comes from a host with another address than this connection's
+        peer (``FALSE``: one peer address)."""
+        return FALSE
+
     def accept_syn(self, u: Updates, s: Segment, iss: Expr | None = None) -> None:
         """A SYN opens a connection passively (RFC 9293 3.10.7.2 LISTEN): ISS from the ISN
         policy (or ``iss``), <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK>, SYN-RECEIVED; ``inc``
@@ -446,10 +464,10 @@ class Endpoint:
         u.set(self.inc, s.inc)
         u.set(self.timer, self.k.rto + 1)
         u.set(self.tries, 0)
-        self.on_passive_open(u)
+        self.on_passive_open(u, s)
         self.emit(u, {"syn": True, "ack": True, "seq": iss, "ackno": s.seq + 1})
 
-    def on_passive_open(self, u: Updates) -> None:
+    def on_passive_open(self, u: Updates, s: Segment) -> None:
         """Hook: extra effects of a passive OPEN taking a SYN."""
 
     def _syn_sent(self, i: int, seg: Segment) -> None:
@@ -482,7 +500,7 @@ class Endpoint:
             i,
             and_(seg.rst, seg.ack, acc),
             "RFC 9293 3.10.7.3 SYN-SENT: RST with acceptable ACK: connection reset",
-            lambda u, s: self.to_closed(u),
+            self._reset_syn_sent,
             S,
         )
 
@@ -522,6 +540,10 @@ class Endpoint:
             S,
         )
 
+    def _reset_syn_sent(self, u: Updates, s: Segment) -> None:
+        self.mark_old_rst(u, s)
+        self.to_closed(u)
+
     def rfc6191(self) -> bool:
         """Whether a SYN in TIME-WAIT may open a new connection (RFC 6191): only for an
         endpoint that listens again after a connection ends (the server)."""
@@ -549,7 +571,29 @@ class Endpoint:
         reject and whose SEG.SEQ is above RCV.NXT, or whose TSval is above TS.Recent, opens a
         new connection with ISS = the old SND.NXT + 65537 (mod 2**seq_bits); any other SYN
         is answered by <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (rate-limited in Linux), and a
-        PAWS-rejected one restarts the TIME-WAIT timer."""
+        PAWS-rejected one restarts the TIME-WAIT timer.
+
+        A SYN from another address (`other_address`) is for another 4-tuple: the listener
+        takes it as a new connection, whatever the TIME-WAIT of this one."""
+        other = self.other_address(seg)
+        if other is not FALSE:
+
+            def listener_takes(u: Updates, s: Segment) -> None:
+                self.closed_after_close(u)
+                self.accept_syn(u, s)
+
+            self.recv(
+                "time_wait_syn_other_address",
+                i,
+                and_(tw_syn, other),
+                "a SYN from another address is another 4-tuple's: the listener takes it "
+                "(RFC 9293 3.10.7.2), as in LISTEN <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, "
+                "SYN-RECEIVED (the model's one server connection serves it)",
+                listener_takes,
+                ("TIME_WAIT",),
+                paws=False,
+            )
+            tw_syn = and_(tw_syn, not_(other))
         if self.k.syn_in_time_wait == "linux":
             paws = self.paws_rejects(seg)
             by_ts = (
@@ -734,6 +778,7 @@ class Endpoint:
 
         def reset(u: Updates, s: Segment) -> None:
             u.set(self.fin_reset, or_(self.fin_reset, self.state.eq("LAST_ACK")))
+            self.mark_old_rst(u, s)
             back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
             in_time_wait = self.state.eq("TIME_WAIT")
             self.to_closed(u)
@@ -799,31 +844,38 @@ class Endpoint:
 
     def _syn(self, i: int, seg: Segment, ok: Expr, special: Expr) -> None:
         guard = and_(ok, not_(seg.rst), seg.syn, not_(special))
-        if self.k.synrcvd_syn == "linux" and self.rest == "LISTEN":
-            # A passive SYN-RECEIVED is a request of the listener in Linux (tcp_check_req): a
-            # new SYN in window resets the request (embryonic_reset) with the RST
-            # tcp_v4_send_reset makes for a segment without ACK, and the listener stays.
+        if self.rest == "LISTEN":
+            # RFC 9293 3.10.7.4 fourth: in a SYN-RECEIVED reached from LISTEN a SYN returns the
+            # connection to LISTEN (SYN-RECEIVED is not yet synchronized: RFC 5961's challenge
+            # is for the states after it).  Linux keeps a passive SYN-RECEIVED as a request of
+            # the listener (tcp_check_req): a new SYN in window resets it (embryonic_reset)
+            # with the RST tcp_v4_send_reset makes for a segment without ACK.
             embryonic = and_(self.state.eq("SYN_RECEIVED"), self.passive)
+            linux = self.k.synrcvd_syn == "linux"
 
             def drop_request(u: Updates, s: Segment) -> None:
-                self.emit(
-                    u,
-                    {
-                        "rst": True,
-                        "ack": True,
-                        "seq": lift(0, self.seq_t),
-                        "ackno": s.seq + s.seg_len,
-                    },
-                )
+                if linux:
+                    self.emit(
+                        u,
+                        {
+                            "rst": True,
+                            "ack": True,
+                            "seq": lift(0, self.seq_t),
+                            "ackno": s.seq + s.seg_len,
+                        },
+                    )
                 self.to_closed(u, "LISTEN")
 
             self.recv(
-                "syn_received_syn_reset",
+                "syn_received_syn_reset" if linux else "syn_received_syn_listen",
                 i,
                 and_(guard, self.passive),
                 "Linux tcp_check_req (embryonic_reset): a new SYN in window in a passive "
                 "SYN-RECEIVED draws <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; the request is "
-                "dropped, LISTEN",
+                "dropped, LISTEN"
+                if linux
+                else "RFC 9293 3.10.7.4 fourth, SYN-RECEIVED from a passive OPEN: a SYN returns "
+                "the connection to LISTEN",
                 drop_request,
                 ("SYN_RECEIVED",),
             )
@@ -841,6 +893,8 @@ class Endpoint:
             return
 
         def reset(u: Updates, s: Segment) -> None:
+            # A LAST-ACK ended by a SYN has lost its clean close as surely as by an RST.
+            u.set(self.fin_reset, or_(self.fin_reset, self.state.eq("LAST_ACK")))
             back_to_listen = and_(self.state.eq("SYN_RECEIVED"), self.passive)
             self.emit_rst(u, self.snd_nxt)
             self.to_closed(u)
