@@ -174,7 +174,7 @@ def test_page_is_well_formed_and_offline(out: Path) -> None:
     assert ("lang", "en") in page.attrs and ("charset", "utf-8") in page.attrs
     assert "http://" not in text and "https://" not in text
     assert "ACK of our SYN -&gt; ESTABLISHED]</pre>" in text  # captions are escaped
-    assert "4 results: 4 met, 0 unmet, 0 unknown; exit code 0" in text
+    assert "5 results: 5 met, 0 unmet, 0 unknown; exit code 0" in text
 
 
 def test_page_links_only_files_that_exist(out: Path) -> None:

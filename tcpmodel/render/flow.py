@@ -45,6 +45,8 @@ USER_CALLS = {
     "close": "CLOSE",
     "close_syn_sent": "CLOSE",
     "close_listen": "CLOSE",
+    "close_unread": "CLOSE (unread data: RST)",
+    "read": "RECEIVE",
     "abort": "ABORT",
     "abort_quiet": "ABORT (quiet)",
     "crash": "CRASH",

@@ -612,6 +612,8 @@ def build(p: Mapping[str, ParamValue]) -> System:
     srv.rest = "LISTEN"  # a server listens again as soon as a connection ends
     srv.declare(p)
     srv.client = a
+    # Only b's active OPEN brings either end into an active SYN-RECEIVED (Figure 7).
+    a.close_unsynced = srv.close_unsynced = p["b_active_open"] != "never"
     a.silent = bool(p["a_down"])
     if offpath:
         srv.injected = b.var(

@@ -163,6 +163,11 @@ class Endpoint:
         # application has not read yet; models declare them (`declare_data`).
         self.data = 0
         self.unsent: Var | None = None
+        # Whether CLOSE can leave the SYN unacknowledged behind the FIN (a CLOSE in an
+        # active SYN-RECEIVED, which only a simultaneous open reaches): set by the model, so
+        # that configurations without one keep the simpler retransmission (and the proofs
+        # whose invariants rest on it).
+        self.close_unsynced = True
         self.unread: Var | None = None
         if knobs.timestamps:
             self.ts_recent = v(f"{name}.ts_recent", seq, doc="RFC 7323 TS.Recent")
@@ -1073,9 +1078,13 @@ class Endpoint:
         # Linux never collapses one with other data); else the data unit at SND.UNA, then
         # the FIN, which rides with that unit under `fin_with_data` (Linux
         # tcp_retrans_try_collapse) and is otherwise resent alone once the data is acked.
-        syn = or_(
-            self.is_("SYN_SENT", "SYN_RECEIVED"),
-            and_(self.state.eq("FIN_WAIT_1"), self.snd_una.eq(self.iss)),
+        syn = (
+            or_(
+                self.is_("SYN_SENT", "SYN_RECEIVED"),
+                and_(self.state.eq("FIN_WAIT_1"), self.snd_una.eq(self.iss)),
+            )
+            if self.close_unsynced
+            else self.is_("SYN_SENT", "SYN_RECEIVED")
         )
         fin_sent = self.is_(*FIN_SENT)
         fin_only = and_(fin_sent, (self.snd_una + 1).eq(self.snd_nxt))
