@@ -580,13 +580,13 @@ class Endpoint:
 
         A SYN from another address (`other_address`) is for another 4-tuple: the listener
         takes it as a new connection, whatever the TIME-WAIT of this one."""
+
+        def reopen(u: Updates, s: Segment, iss: Expr | None = None) -> None:
+            self.closed_after_close(u)  # the TIME-WAIT connection is deleted
+            self.accept_syn(u, s, iss)  # and the SYN is processed as LISTEN would
+
         other = self.other_address(seg)
         if other is not FALSE:
-
-            def listener_takes(u: Updates, s: Segment) -> None:
-                self.closed_after_close(u)
-                self.accept_syn(u, s)
-
             self.recv(
                 "time_wait_syn_other_address",
                 i,
@@ -594,7 +594,7 @@ class Endpoint:
                 "a SYN from another address is another 4-tuple's: the listener takes it "
                 "(RFC 9293 3.10.7.2), as in LISTEN <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, "
                 "SYN-RECEIVED (the model's one server connection serves it)",
-                listener_takes,
+                reopen,
                 ("TIME_WAIT",),
                 paws=False,
             )
@@ -609,10 +609,6 @@ class Endpoint:
             newer = and_(not_(paws), or_(seq_lt(self.rcv_nxt, seg.seq), by_ts))
             iss = self.snd_nxt + 65537 % (1 << self.seq_t.bits)
 
-            def reopen_linux(u: Updates, s: Segment) -> None:
-                self.closed_after_close(u)
-                self.accept_syn(u, s, iss)
-
             def answer(u: Updates, s: Segment) -> None:
                 u.set(self.timer, ite(paws, lift(self.k.time_wait + 1), self.timer))
                 self.emit_ack(u)
@@ -624,7 +620,7 @@ class Endpoint:
                 "Linux tcp_timewait_state_process (RFC 9293 3.6.1 MAY-2): a SYN in TIME-WAIT "
                 "above RCV.NXT (or with a newer TSval) opens a new connection, ISS = SND.NXT + "
                 "65537; as in LISTEN <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SYN-RECEIVED",
-                reopen_linux,
+                lambda u, s: reopen(u, s, iss),
                 ("TIME_WAIT",),
                 paws=False,
             )
@@ -640,11 +636,6 @@ class Endpoint:
             )
             return
         newer = self.newer_syn(seg)
-
-        def reopen(u: Updates, s: Segment) -> None:
-            self.closed_after_close(u)  # the TIME-WAIT connection is deleted
-            self.accept_syn(u, s)  # and the SYN is processed as LISTEN would
-
         self.recv(
             "time_wait_syn_accept",
             i,
