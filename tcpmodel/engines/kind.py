@@ -26,7 +26,10 @@ preserved, so no reachable state is bad (`implied`).
 
 from __future__ import annotations
 
+import os
+import queue
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import z3
@@ -80,20 +83,67 @@ def candidate(inv: Invariant) -> Candidate:
     return Candidate(repr(inv), inv)
 
 
-# Per-query time limits of `strengthen`: first the candidate alone (most candidates are
-# preserved by most actions whatever else holds), then with every kept candidate assumed.
+# Per-query time limits of `strengthen`: first every candidate an action may change at once,
+# then each on its own, first with the candidate alone assumed (most candidates are preserved
+# by most actions whatever else holds), then with every kept candidate assumed.  The
+# cofactoring tactic gets at most `COFACTOR_SECONDS` of a query's time before plain QF_BV.
+BATCH_SECONDS = 10.0
 SELF_SECONDS = 3.0
-ALL_SECONDS = 60.0
+ALL_SECONDS = 120.0
+COFACTOR_SECONDS = 30.0
 
 
-def _tactic_solvers(enc: Encoding, seconds: float) -> list[z3.Solver]:
-    """Fresh, non-incremental solvers for one query, tried in turn: bit-vector logic with
-    the transition's if-then-else terms cofactored (slot arrays move records around, and
-    cofactoring lets a predicate of a moved record meet its own copy), then Z3's QF_BV."""
-    if not isinstance(enc.theory, smt.BitVectors):
-        s = z3.Solver()
-        s.set("timeout", max(1, int(seconds * 1000)))
-        return [s]
+def default_jobs() -> int:
+    """Solver threads for `strengthen`: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """The transition relation's terms in one Z3 context (`strengthen` gives each solver
+    thread its own copy, since a Z3 context must not be shared between threads)."""
+
+    ctx: z3.Context
+    bitvectors: bool
+    base: tuple[Term, ...]  # domain, canonical, trans
+    act: Term
+    cur: tuple[Term, ...]  # per candidate, in the order given
+    nxt: tuple[Term, ...]
+
+    @classmethod
+    def of(cls, enc: Encoding, cur: Sequence[Term], nxt: Sequence[Term]) -> _Frame:
+        return cls(
+            z3.main_ctx(),
+            isinstance(enc.theory, smt.BitVectors),
+            (enc.domain, enc.canonical, enc.trans),
+            enc.act,
+            tuple(cur),
+            tuple(nxt),
+        )
+
+    def translate(self) -> _Frame:
+        ctx = z3.Context()
+        return _Frame(
+            ctx,
+            self.bitvectors,
+            tuple(t.translate(ctx) for t in self.base),
+            self.act.translate(ctx),
+            tuple(t.translate(ctx) for t in self.cur),
+            tuple(t.translate(ctx) for t in self.nxt),
+        )
+
+
+def _tactic_solvers(frame: _Frame, seconds: float) -> list[tuple[z3.Solver, float]]:
+    """Fresh, non-incremental solvers for one query, tried in turn, with their time limits:
+    bit-vector logic with the transition's if-then-else terms cofactored (slot arrays move
+    records around, and cofactoring lets a predicate of a moved record meet its own copy),
+    then Z3's QF_BV."""
+    ctx = frame.ctx
+    if not frame.bitvectors:
+        return [(z3.Solver(ctx=ctx), seconds)]
     cof = z3.Then(
         "simplify",
         "propagate-values",
@@ -103,26 +153,21 @@ def _tactic_solvers(enc: Encoding, seconds: float) -> list[z3.Solver]:
         "solve-eqs",
         "bit-blast",
         "sat",
+        ctx=ctx,
     ).solver()
-    cof.set("timeout", max(1, int(min(seconds, 30.0) * 1000)))
-    plain = z3.SolverFor("QF_BV")
-    plain.set("timeout", max(1, int(seconds * 1000)))
-    return [cof, plain]
+    return [(cof, min(seconds, COFACTOR_SECONDS)), (z3.SolverFor("QF_BV", ctx=ctx), seconds)]
 
 
-def _preserved(
-    enc: Encoding, act: int, assume: Sequence[Term], goal: Term, seconds: float, budget: Budget
+def _query(
+    frame: _Frame, act: int, assume: Sequence[Term], goal: Term, seconds: float, budget: Budget
 ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
-    """Whether action ``act`` from a state where ``assume`` holds always reaches a state
-    where ``goal`` holds: ``unsat`` (yes), ``sat`` with a counterexample model, or ``unknown``
-    (no answer within ``seconds``)."""
-    for s in _tactic_solvers(enc, seconds):
+    for s, limit in _tactic_solvers(frame, seconds):
         if budget.expired():
             raise Stopped(budget.reason())
         if budget.timeout is not None:
-            left = budget.timeout - budget.seconds
-            s.set("timeout", max(1, int(min(left, seconds) * 1000)))
-        s.add(enc.domain, enc.canonical, enc.trans, enc.act == act, *assume, z3.Not(goal))
+            limit = min(limit, budget.timeout - budget.seconds)
+        s.set("timeout", max(1, int(limit * 1000)))
+        s.add(*frame.base, frame.act == act, *assume, z3.Not(goal))
         r = s.check()
         if r == z3.sat:
             return r, s.model()
@@ -131,20 +176,70 @@ def _preserved(
     return z3.unknown, None
 
 
+def _preserved(
+    enc: Encoding, act: int, assume: Sequence[Term], goal: Term, seconds: float, budget: Budget
+) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    """Whether action ``act`` from a state where ``assume`` holds always reaches a state
+    where ``goal`` holds: ``unsat`` (yes), ``sat`` with a counterexample model, or ``unknown``
+    (no answer within ``seconds``)."""
+    return _query(_Frame.of(enc, (), ()), act, assume, goal, seconds, budget)
+
+
+def writes(system: System, action: int) -> frozenset[str]:
+    """The variables ``action`` may change: those it assigns, and every variable of an
+    unordered slot array it assigns to (canonical sorting may move any slot)."""
+    names = {v for v, _ in system.actions[action].updates}
+    for arr in system.arrays:
+        every = {v for i in range(arr.capacity) for v in arr.slot_vars(i)}
+        if names & every:
+            names |= every
+    return frozenset(names)
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """One preservation question of a Houdini round: does action ``act`` keep ``goal`` (the
+    candidates' indices, as a conjunction) true, assuming ``assume``?"""
+
+    act: int
+    assume: tuple[int, ...]
+    goal: tuple[int, ...]
+    seconds: float
+
+
+def _answer(frame: _Frame, t: _Task, budget: Budget) -> tuple[str, tuple[int, ...]]:
+    """``("unsat", ())``, ``("sat", broken)`` with the goal candidates the counterexample
+    breaks, or ``("unknown", ())``; run in a solver thread on its own context."""
+    goal = z3.And(*(frame.nxt[g] for g in t.goal)) if len(t.goal) > 1 else frame.nxt[t.goal[0]]
+    r, model = _query(frame, t.act, [frame.cur[a] for a in t.assume], goal, t.seconds, budget)
+    if r == z3.unsat:
+        return "unsat", ()
+    if r == z3.sat and model is not None:
+        return "sat", tuple(g for g in t.goal if z3.is_false(model.eval(frame.nxt[g], True)))
+    return "unknown", ()
+
+
 def strengthen(
     enc: Encoding,
     candidates: Sequence[Candidate],
     budget: Budget,
     progress: ProgressFn | None = None,
+    jobs: int | None = None,
 ) -> Strengthening:
     """Houdini: drop candidates false initially, then those not preserved given the rest.
 
-    Preservation is checked action by action and candidate by candidate, each query in a
-    fresh solver (non-incremental solving keeps Z3's preprocessing, which settles most of
-    these queries at once): first with the candidate alone assumed, then with every kept
-    candidate assumed.  A candidate some action breaks, or that no query shows preserved
-    within `ALL_SECONDS`, is dropped (never assumed), and the actions are checked again
-    until nothing is dropped."""
+    Preservation is checked action by action, in rounds; the questions of a round are
+    answered by ``jobs`` solver threads (default: one per core), each on its own copy of the
+    transition relation.  A candidate that reads no variable the action may change (`writes`)
+    is preserved by it: its value is the same before and after.  The others are checked
+    together first, in one query with every kept candidate assumed and their conjunction as
+    the goal (`BATCH_SECONDS`); a counterexample is a state where the kept candidates hold
+    and the action breaks those false in it, which are dropped.  When that query has no
+    answer in time, each candidate is checked on its own, in a fresh solver (non-incremental
+    solving keeps Z3's preprocessing, which settles most of these queries at once): first
+    with the candidate alone assumed, then with every kept candidate assumed.  A candidate
+    some action breaks, or that no query shows preserved within `ALL_SECONDS`, is dropped
+    (never assumed), and the rounds go on until one drops nothing."""
     kept = list(candidates)
     dropped: list[tuple[Candidate, str]] = []
     s = enc.solver()
@@ -153,34 +248,82 @@ def strengthen(
         if budget.check(s, z3.Not(enc.pred(c.predicate))) == z3.sat:
             kept.remove(c)
             dropped.append((c, "it is false in an initial state"))
-    cur = {id(c): enc.pred(c.predicate) for c in kept}
-    nxt = {id(c): enc.theory.term(c.predicate, enc.nxt) for c in kept}
+    if not kept:
+        return Strengthening((), tuple(dropped))
+    cands = list(kept)
+    main = _Frame.of(
+        enc,
+        [enc.pred(c.predicate) for c in cands],
+        [enc.theory.term(c.predicate, enc.nxt) for c in cands],
+    )
+    n = max(1, jobs if jobs is not None else default_jobs())
+    frames = [main] + [main.translate() for _ in range(n - 1)]
+    reads = [c.predicate.variables() for c in cands]
     actions = enc.system.actions
+    changes = [writes(enc.system, i) for i in range(len(actions))]
+    alive = set(range(len(cands)))
+    labels = [a.label for a in actions]
+
+    def run(tasks: Sequence[_Task]) -> list[tuple[str, tuple[int, ...]]]:
+        if progress is not None:
+            progress(Progress(0, 0, 0, budget.seconds))
+        if len(frames) == 1:
+            return [_answer(main, t, budget) for t in tasks]
+        free: queue.SimpleQueue[_Frame] = queue.SimpleQueue()
+        for f in frames:
+            free.put(f)
+
+        def one(t: _Task) -> tuple[str, tuple[int, ...]]:
+            f = free.get()
+            try:
+                return _answer(f, t, budget)
+            finally:
+                free.put(f)
+
+        with ThreadPoolExecutor(max_workers=len(frames)) as pool:
+            return list(pool.map(one, tasks))
+
+    def drop(g: int, why: str) -> None:
+        if g in alive:
+            alive.discard(g)
+            dropped.append((cands[g], why))
+
     changed = True
-    while changed and kept:
+    while changed and alive:
         changed = False
-        for i, action in enumerate(actions):
-            if progress is not None:
-                progress(Progress(0, 0, 0, budget.seconds))
-            for c in list(kept):
-                if c not in kept:
-                    continue
-                r, _ = _preserved(enc, i, [cur[id(c)]], nxt[id(c)], SELF_SECONDS, budget)
-                if r == z3.unsat:
-                    continue
-                assume = [cur[id(k)] for k in kept]
-                r, _ = _preserved(enc, i, assume, nxt[id(c)], ALL_SECONDS, budget)
-                if r == z3.unsat:
-                    continue
-                why = (
-                    f"not inductive: action {action.label} breaks it where the kept invariants hold"
-                    if r == z3.sat
-                    else f"not shown inductive: no answer for action {action.label} within "
-                    f"{ALL_SECONDS:.0f} s"
-                )
-                kept.remove(c)
-                dropped.append((c, why))
+        assume = tuple(sorted(alive))
+        batch = []
+        for i in range(len(actions)):
+            touched = tuple(g for g in assume if reads[g] & changes[i])
+            if touched:
+                batch.append(_Task(i, assume, touched, BATCH_SECONDS))
+        single: list[_Task] = []
+        for t, (r, broken) in zip(batch, run(batch), strict=True):
+            if r == "unsat":
+                continue
+            if broken:
+                for g in broken:
+                    why = f"not inductive: action {labels[t.act]} breaks it where the kept "
+                    drop(g, why + "invariants hold")
                 changed = True
+            else:
+                single += [_Task(t.act, (g,), (g,), SELF_SECONDS) for g in t.goal]
+        if changed:
+            continue
+        again = [t for t, (r, _) in zip(single, run(single), strict=True) if r != "unsat"]
+        full = [_Task(t.act, assume, t.goal, ALL_SECONDS) for t in again]
+        for t, (r, _) in zip(full, run(full), strict=True):
+            if r == "unsat":
+                continue
+            why = (
+                f"not inductive: action {labels[t.act]} breaks it where the kept invariants hold"
+                if r == "sat"
+                else f"not shown inductive: no answer for action {labels[t.act]} within "
+                f"{ALL_SECONDS:.0f} s"
+            )
+            drop(t.goal[0], why)
+            changed = True
+    kept = [c for g, c in enumerate(cands) if g in alive]
     return Strengthening(tuple(kept), tuple(dropped))
 
 
