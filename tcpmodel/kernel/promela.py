@@ -131,8 +131,8 @@ def _ptype(vt: VarType, what: str) -> str:
     if isinstance(vt, SeqType) and vt.bits > MAX_SEQ_BITS:
         raise UsageError(
             f"{what} is {vt.describe()}: SPIN computes in 32-bit ints, so sequence numbers of "
-            f"more than {MAX_SEQ_BITS} bits cannot be exported exactly; choose seq_bits <= "
-            f"{MAX_SEQ_BITS}"
+            f"more than {MAX_SEQ_BITS} bits cannot be exported exactly; use at most "
+            f"{MAX_SEQ_BITS} bits (the connection model's seq_bits)"
         )
     if vt.size > 2**31:
         raise UsageError(
@@ -463,7 +463,8 @@ def promela(
         f"{_comment(source)}.",
         f"   {len(system.variables)} variables, {len(system.actions)} actions, "
         f"{len(inits)} initial state{'s' if len(inits) != 1 else ''}.",
-        "   SPIN: spin -a FILE && gcc -O2 -DSAFETY -DNOREDUCE -o pan pan.c && ./pan -m100000000",
+        "   SPIN: spin -o2 -a FILE && gcc -O2 -DSAFETY -DNOREDUCE -o pan pan.c && ./pan -m10000000",
+        "   (-o2 keeps variables no statement reads; -m: a DFS stack deeper than the search goes)",
         f"   states stored = tcpmodel's states + {0 if declared else 1}. */",
         "",
     ]
