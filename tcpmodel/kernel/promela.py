@@ -3,18 +3,19 @@
 The translation keeps tcpmodel's state encoding, so that SPIN's states are tcpmodel's states:
 
 * every variable is a global holding the variable's *code* (`tcpmodel.kernel.types.encode`) in a
-  Promela type of the same width: ``bool`` for a Bool, ``byte`` for a one-byte code, and
-  ``unsigned name : 16`` (24, 32) for wider ones; an Int ``lo..hi`` is read as ``code + lo``;
+  Promela type of the same width: ``bool`` for a Bool (which SPIN packs into one bit),
+  ``byte`` for a one-byte code, and ``unsigned name : 16`` (24, 32) for wider ones; an Int
+  ``lo..hi`` is read as ``code + lo``;
 * a slot array is an array of a ``typedef`` record (``net_ab[0].seq`` is tcpmodel's
   ``net.ab[0].seq``); names are tcpmodel's with ``.`` written ``_``;
 * one process, ``main``, runs ``do :: d_step { guard -> updates } ... od``: every action is one
   deterministic step from the loop head back to it, so SPIN's global states are the valuations
-  of the variables (plus the constant process counter);
-* an action's updates all read the old state: an update whose variable another update of the
-  action reads goes through a ``hidden`` temporary (hidden globals are not in SPIN's state
-  vector); an unordered slot array the action writes is then put in canonical order (slots
-  sorted by their field codes, largest first) by a bubble sort of compare-exchanges, as the
-  explorer does;
+  of the variables (plus process counters that do not change);
+* an action's updates all read the old state: a variable is written after every update that
+  reads it, and where updates read each other's variables (a swap) one goes through a
+  ``hidden`` temporary (hidden globals are not in SPIN's state vector); an unordered slot array
+  the action writes is then put in canonical order (slots sorted by their field codes, largest
+  first) by a bubble sort of compare-exchanges, as the explorer does;
 * an Int update the range analysis cannot prove in range is asserted in range (the explorer's
   range error is SPIN's assertion violation).
 
@@ -158,12 +159,10 @@ class _Expr:
         self.names = names
 
     def p(self, e: Expr) -> str:
-        return self._p(e)[0]
+        return self.translate(e)[0]
 
-    def interval(self, e: Expr) -> Interval | None:
-        return self._p(e)[1]
-
-    def _p(self, e: Expr) -> tuple[str, Interval | None]:
+    def translate(self, e: Expr) -> tuple[str, Interval | None]:
+        """The Promela text of ``e`` and, for an Int, the range of its values."""
         if isinstance(e, Const):
             v = int(e.value)
             if isinstance(e.const_sort, IntSort):
@@ -185,7 +184,7 @@ class _Expr:
                 f"{e!r} is a {e.op_sort.describe()}: more than {MAX_SEQ_BITS} bits cannot be "
                 "exported exactly"
             )
-        parts = [self._p(x) for x in e.args]
+        parts = [self.translate(x) for x in e.args]
         a = [t for t, _ in parts]
         r = [i for _, i in parts]
         if op == "not":
@@ -271,17 +270,8 @@ class _Translator:
         self.names: dict[str, str] = {}
         self.in_array: dict[str, SlotArray] = {}
         self.arrays: list[tuple[SlotArray, str, str, dict[str, str]]] = []
-        taken: dict[str, str] = {}
-
-        def claim(ident: str, what: str) -> str:
-            if ident in taken and taken[ident] != what:
-                raise UsageError(
-                    f"{what} and {taken[ident]} are both written {ident} in Promela; "
-                    "rename one of them"
-                )
-            taken[ident] = what
-            return ident
-
+        self.taken: dict[str, str] = {}
+        claim = self.claim
         for arr in system.arrays:
             ident = claim(_ident(arr.name), f"array {arr.name}")
             tname = claim("rec_" + ident, f"record type of {arr.name}")
@@ -300,6 +290,16 @@ class _Translator:
             if v.name not in self.names:
                 self.names[v.name] = claim(_ident(v.name), f"variable {v.name}")
         self.ex = _Expr(self.names)
+
+    def claim(self, ident: str, what: str) -> str:
+        """``ident`` as the Promela name of ``what``; `UsageError` if something else has it."""
+        if ident in self.taken and self.taken[ident] != what:
+            raise UsageError(
+                f"{what} and {self.taken[ident]} are both written {ident} in Promela; "
+                "rename one of them"
+            )
+        self.taken[ident] = what
+        return ident
 
     # -- declarations -------------------------------------------------------------------------
 
@@ -370,12 +370,10 @@ class _Translator:
             vn = free[0] if free else next(iter(pending))
             e = pending.pop(vn)
             vt = system.var(vn).vtype
-            text, target = self.ex.p(e), self.names[vn]
+            (text, r), target = self.ex.translate(e), self.names[vn]
             check = ""
-            if isinstance(vt, IntType):
-                r = self.ex.interval(e)
-                if r is None or r[0] < vt.lo or r[1] > vt.hi:
-                    check = f"{vt.lo} <= {{t}} && {{t}} <= {vt.hi}"
+            if isinstance(vt, IntType) and (r is None or r[0] < vt.lo or r[1] > vt.hi):
+                check = f"{vt.lo} <= {{t}} && {{t}} <= {vt.hi}"
             if free and not check:
                 stmts.append(f"{target} = {self._code(vt, text)}")
                 continue
@@ -488,7 +486,7 @@ def promela(
         out += [
             "",
             f"/* always({_comment(name)}) */",
-            f"active proctype always_{_ident(name)}() {{",
+            f"active proctype {tr.claim('always_' + _ident(name), f'property {name}')}() {{",
             f"end: atomic {{ {wait}!({p}) -> assert({p}) }}",
             "}",
         ]
