@@ -6,6 +6,7 @@ The translation keeps tcpmodel's state encoding, so that SPIN's states are tcpmo
   Promela type of the same width: ``bool`` for a Bool (which SPIN packs into one bit),
   ``byte`` for a one-byte code, and ``unsigned name : 16`` (24, 32) for wider ones; an Int
   ``lo..hi`` is read as ``code + lo``;
+* an enum value is a ``#define`` of its index, named ``<enum>_<value>`` (``tcp_state_LISTEN``);
 * a slot array is an array of a ``typedef`` record (``net_ab[0].seq`` is tcpmodel's
   ``net.ab[0].seq``); names are tcpmodel's with ``.`` written ``_``;
 * one process, ``main``, runs ``do :: d_step { guard -> updates } ... od``: every action is one
@@ -49,6 +50,7 @@ from tcpmodel.kernel.expr import OPS, Const, Expr, Op, Var
 from tcpmodel.kernel.system import SlotArray, System
 from tcpmodel.kernel.types import (
     BoolType,
+    EnumType,
     IntSort,
     IntType,
     SeqType,
@@ -146,6 +148,15 @@ def _ptype(vt: VarType, what: str) -> str:
     return f"unsigned {{}} : {8 * w}"
 
 
+def enum_name(t: EnumType, index: int) -> str:
+    """The ``#define`` name of value ``index`` of enum ``t``: ``<enum>_<value>``."""
+    return f"{_ident(t.name)}_{_ident(t.values[index])}"
+
+
+def _code_text(vt: VarType, code: int) -> str:
+    return enum_name(vt, code) if isinstance(vt, EnumType) else str(code)
+
+
 def _decl(ptype: str, name: str, init: str = "") -> str:
     """``ptype name`` (or the ``unsigned name : bits`` form), with an initializer."""
     text = ptype.format(name) if "{}" in ptype else f"{ptype} {name}"
@@ -167,6 +178,8 @@ class _Expr:
             v = int(e.value)
             if isinstance(e.const_sort, IntSort):
                 return self._int(str(v) if v >= 0 else f"({v})", (v, v), e)
+            if isinstance(e.const_sort, EnumType):
+                return enum_name(e.const_sort, v), None
             return str(v), None
         if isinstance(e, Var):
             name = self.names[e.name]
@@ -317,7 +330,7 @@ class _Translator:
         for k, v in enumerate(system.variables):
             if v.name in self.in_array:
                 continue
-            value = "" if init is None or init[k] == 0 else str(init[k])
+            value = "" if init is None or init[k] == 0 else _code_text(v.vtype, init[k])
             decl = _decl(_ptype(v.vtype, f"variable {v.name}"), self.names[v.name], value)
             lines.append(f"{decl};  /* {_comment(v.name + ': ' + v.vtype.describe())} */")
         return lines
@@ -419,7 +432,7 @@ class _Translator:
     def assign_state(self, codes: tuple[int, ...]) -> str:
         """Assignments from the all-zero state to the state of ``codes``."""
         sets = [
-            f"{self.names[v.name]} = {c}"
+            f"{self.names[v.name]} = {_code_text(v.vtype, c)}"
             for v, c in zip(self.system.variables, codes, strict=True)
             if c != 0
         ]
@@ -466,6 +479,10 @@ def promela(
         f"   states stored = tcpmodel's states + {0 if declared else 1}. */",
         "",
     ]
+    enums = dict.fromkeys(v.vtype for v in system.variables if isinstance(v.vtype, EnumType))
+    for t in enums:
+        for k in range(t.size):
+            out.append(f"#define {tr.claim(enum_name(t, k), f'value of enum {t.name}')} {k}")
     out += declarations
     if ntemps:
         out.append(f"hidden int {', '.join(f'tcpm_t{i}' for i in range(ntemps))};")
