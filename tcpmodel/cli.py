@@ -443,6 +443,52 @@ def proofs_verify(paths: Sequence[str], timeout: float | None) -> None:
     sys.exit(1 if bad else 0)
 
 
+@main.command()
+@click.argument("spec_path", metavar="SPEC")
+@click.option("--variant", metavar="V", help="A variant of SPEC (default: the base).")
+@click.option("--promela", is_flag=True, required=True, help="Write Promela, for SPIN.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Output file (default: <spec>[.<variant>].pml here).",
+)
+@click.option(
+    "--no-properties", is_flag=True, help="Leave out the assertions of the always properties."
+)
+def export(
+    spec_path: str, variant: str | None, promela: bool, output: str | None, no_properties: bool
+) -> None:
+    """Write the transition system of SPEC as Promela, so that SPIN explores the same states.
+
+    Each always property becomes an assertion; other properties are not exported. SPIN's
+    "states, stored" (spin -o2 -a, gcc -DSAFETY -DNOREDUCE) equal tcpmodel's states, plus one
+    when the model has several initial states (the state before SPIN chooses one)."""
+    from tcpmodel.kernel import promela as promela_export
+
+    del promela  # the only format, and required: the flag says what is written
+    spec = _load_all([spec_path])[0]
+    try:
+        cfg = _configuration(spec, variant)
+        checks = [] if no_properties else [c.prop for c in cfg.checks]
+        invariants = [(p.name, p.predicate) for p in checks if p.kind == "always"]
+        source = spec.file + (f", variant {variant}" if variant else "")
+        result = promela_export.promela(cfg.system, invariants, source)
+    except TcpModelError as e:
+        _fail(e)
+    stem = ".".join(x for x in (spec.name, variant) if x)
+    path = Path(output) if output else Path(f"{stem}.pml")
+    _write(path, result.text)
+    left = [p.name for p in checks if p.kind != "always"]
+    click.echo(
+        f"{spec.name}{' ' + variant if variant else ''}: wrote {path} "
+        f"({len(cfg.system.variables)} variables, {len(cfg.system.actions)} actions); "
+        f"SPIN's states stored = tcpmodel's states + {result.extra_states}; "
+        f"asserted: {', '.join(result.asserted) or 'none'}"
+        + (f"; not exported: {', '.join(left)}" if left else "")
+    )
+
+
 def _write_proofs(spec: Spec, results: Sequence[Result], folder: Path, quiet: bool) -> None:
     """One artefact per proof in ``results`` (see `tcpmodel.proofs`)."""
     try:
