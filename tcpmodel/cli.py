@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -25,6 +25,9 @@ from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.models import MODELS
 from tcpmodel.results import Result
 from tcpmodel.spec import Configuration, Spec, load, spec_files
+
+if TYPE_CHECKING:
+    from tcpmodel.diff import Diff
 
 
 def _default_memory_mb() -> int:
@@ -648,4 +651,176 @@ def _print_text(results: Sequence[Result]) -> None:
     s = report.summary(results)
     console.print(
         f"\n{s['results']} results: {s['met']} met, {s['unmet']} unmet, {s['unknown']} unknown"
+    )
+
+
+@main.command(name="diff")
+@click.argument("design_a", metavar="SPEC_A[:VARIANT]")
+@click.argument("design_b", metavar="SPEC_B[:VARIANT]")
+@click.option(
+    "--engine",
+    type=click.Choice(("auto", "explicit", "native")),
+    default="auto",
+    show_default=True,
+    help="The explorer for the behaviours (verdicts: as `check --engine auto`).",
+)
+@click.option("--max-depth", type=click.IntRange(min=0), help="Stop exploring past this depth.")
+@click.option(
+    "--max-states", type=click.IntRange(min=1), help="States per exploration before stopping."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Seconds for each design's checks, and again for its behaviours.",
+)
+@click.option(
+    "--max-memory",
+    type=click.IntRange(min=1),
+    metavar="MB",
+    default=_default_memory_mb,
+    show_default="75% of RAM",
+    help="Resident memory ceiling.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write a ladder (.dot, and .svg with Graphviz) of each added or removed behaviour.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def diff_(
+    design_a: str,
+    design_b: str,
+    engine: str,
+    max_depth: int | None,
+    max_states: int | None,
+    timeout: float | None,
+    max_memory: int,
+    fmt: str,
+    out: str | None,
+    quiet: bool,
+) -> None:
+    """Compare two designs of one model: verdicts, and the steps one adds or removes.
+
+    A design is a spec file, or SPEC:VARIANT for one of its variants.  Exit 0 when nothing
+    changed, 1 when a verdict or a reachable step differs, 2 on bad input, 3 when a bound
+    stopped a search before anything definite changed."""
+    import json
+
+    from tcpmodel.diff import diff, parse_design, to_json, to_text
+
+    progress = None
+    if not quiet:
+        shown = _Progress()
+
+        def progress(p: Progress) -> None:
+            shown("diff", p)
+
+    try:
+        a, b = parse_design(design_a), parse_design(design_b)
+        d = diff(a, b, engine, Bounds(max_depth, max_states, timeout, max_memory), progress)
+    except TcpModelError as e:
+        _fail(e)
+    if not quiet:
+        shown.done()
+    if out is not None:
+        _write_diff_ladders(Path(out), d, quiet)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(d), indent=2))
+    else:
+        click.echo(to_text(d))
+    sys.exit(d.exit_code)
+
+
+def _write_diff_ladders(folder: Path, d: Diff, quiet: bool) -> None:
+    """``added.<behaviour>.dot`` / ``removed.<behaviour>.dot`` (and ``.svg``) in ``folder``."""
+    from tcpmodel import render as rendering
+    from tcpmodel.diff import caption
+    from tcpmodel.render import graphviz
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _fail(UsageError(f"--out {folder}: cannot create: {e.strerror}"))
+    svg = graphviz.available()
+    for kind, items, where in (("added", d.added, d.b), ("removed", d.removed, d.a)):
+        for x, t in items:
+            dot = rendering.diagram(t, caption(d, x, where, kind))
+            stem = f"{kind}.{x.slug}"
+            _write(folder / f"{stem}.dot", dot)
+            if svg:
+                try:
+                    _write(folder / f"{stem}.svg", graphviz.render(dot, "svg"))
+                except UsageError as e:
+                    _fail(e)
+    if not svg and (d.added or d.removed) and not quiet:
+        click.echo(f"tcpmodel: warning: no .svg in {folder}: {graphviz.INSTALL}", err=True)
+
+
+@main.command(name="graph")
+@click.argument("spec_path", metavar="SPEC")
+@click.option("--variant", metavar="V", help="A variant of SPEC (default: the base).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("graphml", "gexf", "json")),
+    default="graphml",
+    show_default=True,
+    help="json: networkx node-link data.",
+)
+@click.option(
+    "--rfc",
+    is_flag=True,
+    help="The RFC 9293 state diagram the configuration takes (connection model), not its states.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Output file (default: <spec>[.<variant>].<states|rfc>.<format> here).",
+)
+@click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="Refuse configurations with more reachable states.",
+)
+def graph_(
+    spec_path: str,
+    variant: str | None,
+    fmt: str,
+    rfc: bool,
+    output: str | None,
+    max_states: int,
+) -> None:
+    """Export the state graph of SPEC's configuration (networkx): every reachable state and
+    transition, or with --rfc the RFC 9293 state diagram its endpoints take."""
+    from tcpmodel import graph as graphs
+
+    spec = _load_all([spec_path])[0]
+    try:
+        cfg = _configuration(spec, variant)
+        if rfc:
+            g = graphs.rfc_graph(cfg.system, max_states)
+            if not g.graph["complete"]:
+                raise UsageError(
+                    f"{spec.name}: more than {max_states:,} reachable states; raise --max-states"
+                )
+        else:
+            where = spec.file + (f" (variant {variant})" if variant else "")
+            g = graphs.state_graph(cfg.system, max_states, where=where)
+        text = graphs.dumps(g, fmt)
+    except TcpModelError as e:
+        _fail(e)
+    stem = ".".join(x for x in (spec.name, variant, "rfc" if rfc else "states") if x)
+    path = Path(output) if output else Path(f"{stem}.{fmt}")
+    _write(path, text)
+    click.echo(
+        f"{spec.name}{' ' + variant if variant else ''}: {g.number_of_nodes():,} nodes, "
+        f"{g.number_of_edges():,} edges: wrote {path}"
     )

@@ -13,9 +13,12 @@ expectation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import graphviz
 
 Verdict = Literal["holds", "violated", "reachable", "unreachable", "proved", "unknown"]
 Expectation = Literal["holds", "violated", "reachable", "unreachable"]
@@ -44,6 +47,18 @@ class Trace:
             {"step": k, "action": s.action, "rule": s.rule, "state": dict(s.state)}
             for k, s in enumerate(self.steps)
         ]
+
+    def ladder(self, caption: Sequence[str] = ()) -> graphviz.Source:
+        """The trace's diagram (a ladder for the ``connection`` model, see
+        `tcpmodel.render.diagram`) as a `graphviz.Source`, which Jupyter shows inline."""
+        from tcpmodel import render
+
+        return render.source(render.diagram(self, caption))
+
+    def _repr_svg_(self) -> str:
+        from tcpmodel import render
+
+        return render.svg(render.diagram(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +126,22 @@ class Result:
     @property
     def case_name(self) -> str:
         return self.prop if self.variant is None else f"{self.variant}/{self.prop}"
+
+    def diagram(self) -> graphviz.Source:
+        """The counterexample's or witness's diagram with its caption (spec, property,
+        verdict, last rule) as a `graphviz.Source`; a `ValueError` when there is no trace."""
+        from tcpmodel import render
+
+        if self.trace is None:
+            raise ValueError(
+                f"{self.spec} {self.case_name}: verdict {self.verdict}, no trace to draw"
+            )
+        return render.source(render.diagram(self.trace, render.caption(self)))
+
+    def _repr_html_(self) -> str:
+        from tcpmodel import render
+
+        return render.result_html(self)
 
     def to_json(self) -> dict[str, object]:
         return {

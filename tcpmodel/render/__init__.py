@@ -8,13 +8,20 @@
 * `graphviz`: the one module that runs the ``dot`` program (DOT to SVG or PNG).
 
 `caption` gives the lines that name what a diagram shows; `diagram` picks a trace's picture.
+For notebooks: `source` wraps DOT text in a `graphviz.Source` (shown inline by Jupyter),
+`svg` draws it for ``_repr_svg_``, and `result_html` shows a result with its diagram.
 """
 
 from __future__ import annotations
 
+import html as html_text
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tcpmodel.results import Result, Trace
+
+if TYPE_CHECKING:
+    import graphviz as graphviz_package
 
 
 def diagram(trace: Trace, lines: Sequence[str] = ()) -> str:
@@ -44,3 +51,36 @@ def caption(r: Result) -> list[str]:
             + (f" [{last.rule}]" if last.rule else "")
         )
     return lines
+
+
+def source(dot: str) -> graphviz_package.Source:
+    """``dot`` as a `graphviz.Source` (the Python package; Jupyter draws it inline)."""
+    import graphviz as graphviz_package
+
+    return graphviz_package.Source(dot)
+
+
+def svg(dot: str) -> str:
+    """``dot`` drawn as SVG text by `tcpmodel.render.graphviz` (needs the ``dot`` program)."""
+    from tcpmodel.render import graphviz
+
+    return graphviz.render(dot, "svg").decode()
+
+
+def result_html(r: Result) -> str:
+    """A result as HTML: spec, property, formula, verdict against the expectation, the reason,
+    and the diagram of its trace (inline SVG) when it has one."""
+    mark = "met" if r.met else ("unknown" if r.verdict == "unknown" else "NOT met")
+    where = r.spec if r.variant is None else f"{r.spec} ({r.variant})"
+    parts = [
+        f"<p><b>{html_text.escape(where)}</b>: {html_text.escape(r.prop)} = "
+        f"<code>{html_text.escape(r.formula)}</code><br>"
+        f"verdict <b>{html_text.escape(r.verdict)}</b> "
+        f"(expected {html_text.escape(r.expect)}: {mark}), {r.stats.states:,} states, "
+        f"{r.stats.seconds:.2f} s</p>"
+    ]
+    if r.reason:
+        parts.append(f"<p>{html_text.escape(r.reason)}</p>")
+    if r.trace is not None:
+        parts.append(svg(diagram(r.trace, caption(r))))
+    return "\n".join(parts)
