@@ -662,7 +662,7 @@ def _print_text(results: Sequence[Result]) -> None:
     type=click.Choice(("auto", "explicit", "native")),
     default="auto",
     show_default=True,
-    help="The explorer for the behaviours (verdicts: as `check --engine auto`).",
+    help="The explorer for the verdicts and the behaviours.",
 )
 @click.option("--max-depth", type=click.IntRange(min=0), help="Stop exploring past this depth.")
 @click.option(

@@ -246,7 +246,9 @@ def to_text(d: Diff) -> str:
         lines.append(f"{title} ({len(items)}):" if items else f"{title}: none")
         for x, t in items:
             rule = e.rules.get(x, "")
-            lines.append(f"  {x}  ({len(t) - 1} steps)" + (f"  [{rule}]" if rule else ""))
+            n = len(t) - 1
+            steps = f"{n} step{'' if n == 1 else 's'}"
+            lines.append(f"  {x}  ({steps})" + (f"  [{rule}]" if rule else ""))
     if d.undecided:
         lines.append("")
         lines.append(f"undecided (a bound stopped the other design's search): {len(d.undecided)}")
