@@ -15,7 +15,6 @@ The state graph as a `networkx.MultiDiGraph` is in `tcpmodel.graph`.
 from __future__ import annotations
 
 import dataclasses
-import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ from tcpmodel.diff import diff as _diff
 from tcpmodel.engines.explicit import Bounds
 from tcpmodel.errors import UsageError
 from tcpmodel.results import Result, Trace
-from tcpmodel.spec import Configuration, Spec
+from tcpmodel.spec import Spec, configuration
 from tcpmodel.spec import load as _load
 
 if TYPE_CHECKING:
@@ -57,35 +56,11 @@ class Results(tuple[Result, ...]):
         raise KeyError(f"no result for {prop}{where}; known: {known}")
 
     def _repr_html_(self) -> str:
-        head = ("spec", "variant", "property", "expect", "verdict", "", "states", "depth", "s")
-        rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
-        for r in self:
-            mark = "ok" if r.met else ("UNKNOWN" if r.verdict == "unknown" else "FAIL")
-            colour = "#1b7837" if r.met else "#b2182b"
-            cells = (
-                r.spec,
-                r.variant or "",
-                r.prop,
-                r.expect,
-                r.verdict,
-                mark,
-                f"{r.stats.states:,}",
-                str(r.stats.depth),
-                f"{r.stats.seconds:.2f}",
-            )
-            rows.append(
-                "<tr>"
-                + "".join(
-                    f'<td style="color:{colour}">{html.escape(c)}</td>'
-                    if i == 5
-                    else f"<td>{html.escape(c)}</td>"
-                    for i, c in enumerate(cells)
-                )
-                + "</tr>"
-            )
+        from tcpmodel.render.html import verdict_table
+
         s = report.summary(self)
         foot = f"{s['results']} results: {s['met']} met, {s['unmet']} unmet, {s['unknown']} unknown"
-        return f'<table class="tcpmodel">{"".join(rows)}</table><p>{foot}</p>'
+        return f"{verdict_table(self)}\n<p>{foot}</p>"
 
 
 def load(path: str | Path) -> Spec:
@@ -111,11 +86,7 @@ def check(
     (the spec's ``[bounds]`` apply where none is given)."""
     s = spec if isinstance(spec, Spec) else load(spec)
     if variant != ALL:
-        cfgs = tuple(c for c in s.configurations if c.variant == variant)
-        if not cfgs:
-            names = ", ".join(c.variant for c in s.configurations if c.variant) or "none"
-            raise UsageError(f"{s.file}: no variant {variant!r}; its variants: {names}")
-        s = dataclasses.replace(s, configurations=cfgs)
+        s = dataclasses.replace(s, configurations=(configuration(s, variant),))
     only = frozenset(properties) if properties is not None else None
     if only is not None:
         known = {c.prop.name for cfg in s.configurations for c in cfg.checks}
@@ -148,7 +119,7 @@ def state_diagram(
         caption.append(f"connection model: {found.states:,} states explored")
     else:
         s = spec if isinstance(spec, Spec) else load(spec)
-        cfg = _configuration(s, variant)
+        cfg = configuration(s, variant)
         found = states.explore_transitions(cfg.system, max_states)
         seen = f"{found.states:,} states explored" + ("" if found.complete else " (cut short)")
         caption.append(f"{s.name}{f' ({variant})' if variant else ''}: {seen}")
@@ -176,11 +147,3 @@ def diff(a: str, b: str, **bounds: float | int | None) -> Diff:
 
 def _int(x: float | int | None) -> int | None:
     return None if x is None else int(x)
-
-
-def _configuration(s: Spec, variant: str | None) -> Configuration:
-    for cfg in s.configurations:
-        if cfg.variant == variant:
-            return cfg
-    names = ", ".join(c.variant for c in s.configurations if c.variant) or "none"
-    raise UsageError(f"{s.file}: no variant {variant!r}; its variants: {names}")

@@ -97,6 +97,16 @@ def selected(cfg: Configuration, only: frozenset[str] | None) -> list[int]:
     return [i for i, c in enumerate(cfg.checks) if only is None or c.prop.name in only]
 
 
+def with_spec_bounds(given: Bounds, own: Bounds) -> Bounds:
+    """The given bounds (the command line's), the spec's own ``[bounds]`` where none is given."""
+    return Bounds(
+        given.max_depth or own.max_depth,
+        given.max_states or own.max_states,
+        given.timeout or own.timeout,
+        given.max_memory_mb or own.max_memory_mb,
+    )
+
+
 def check_spec(
     spec: Spec,
     options: Options,
@@ -105,17 +115,7 @@ def check_spec(
     if options.engine not in ENGINES:
         raise UsageError(f"unknown engine {options.engine!r}; expected one of {', '.join(ENGINES)}")
     engine = resolve(options.engine)
-    # The spec's [bounds] apply where the command line gives none.
-    given, own = options.bounds, spec.bounds
-    options = dataclasses.replace(
-        options,
-        bounds=Bounds(
-            given.max_depth or own.max_depth,
-            given.max_states or own.max_states,
-            given.timeout or own.timeout,
-            given.max_memory_mb or own.max_memory_mb,
-        ),
-    )
+    options = dataclasses.replace(options, bounds=with_spec_bounds(options.bounds, spec.bounds))
     results: list[Result] = []
     for cfg in spec.configurations:
         idx = selected(cfg, options.only)

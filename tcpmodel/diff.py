@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Literal
 
 from tcpmodel.behaviours import Behaviour, Explored, explore_behaviours
-from tcpmodel.check import Options, check_spec
+from tcpmodel.check import Options, check_spec, with_spec_bounds
 from tcpmodel.engines.explicit import Bounds, ProgressFn
 from tcpmodel.errors import UsageError
 from tcpmodel.results import Result, Trace
-from tcpmodel.spec import Configuration, Spec, load
+from tcpmodel.spec import Configuration, Spec, configuration, load
 
 Status = Literal["same", "changed", "unknown"]
 
@@ -108,11 +108,10 @@ def parse_design(arg: str) -> Design:
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such spec file; expected SPEC or SPEC:VARIANT")
     spec = load(Path(path))
-    for cfg in spec.configurations:
-        if cfg.variant == variant:
-            return Design(spec, cfg)
-    names = ", ".join(c.variant for c in spec.configurations if c.variant) or "none"
-    raise UsageError(f"{arg}: {spec.file} has no variant {variant!r}; its variants: {names}")
+    try:
+        return Design(spec, configuration(spec, variant))
+    except UsageError as e:
+        raise UsageError(f"{arg}: {e}") from None
 
 
 def diff(
@@ -131,8 +130,12 @@ def diff(
     given = bounds or Bounds()
     ra = _check(a, engine, given, progress)
     rb = _check(b, engine, given, progress)
-    ea = explore_behaviours(a.config.system, engine, _bounds(a.spec, given), progress)
-    eb = explore_behaviours(b.config.system, engine, _bounds(b.spec, given), progress)
+    ea = explore_behaviours(
+        a.config.system, engine, with_spec_bounds(given, a.spec.bounds), progress
+    )
+    eb = explore_behaviours(
+        b.config.system, engine, with_spec_bounds(given, b.spec.bounds), progress
+    )
     names = list(dict.fromkeys([*ra, *rb]))
     verdicts = tuple(VerdictChange(n, ra.get(n), rb.get(n)) for n in names)
     added = tuple(sorted((x, t) for x, t in eb.found.items() if ea.reachable(x) is False))
@@ -140,17 +143,6 @@ def diff(
     open_ = {x for x in ea.found if eb.reachable(x) is None}
     open_ |= {x for x in eb.found if ea.reachable(x) is None}
     return Diff(a, b, verdicts, ea, eb, added, removed, tuple(sorted(open_)))
-
-
-def _bounds(spec: Spec, given: Bounds) -> Bounds:
-    """The command line's bounds, the spec's own ``[bounds]`` where it gives none."""
-    own = spec.bounds
-    return Bounds(
-        given.max_depth or own.max_depth,
-        given.max_states or own.max_states,
-        given.timeout or own.timeout,
-        given.max_memory_mb or own.max_memory_mb,
-    )
 
 
 def _check(

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from tcpmodel.engines.explicit import Bounds
-from tcpmodel.errors import FormulaError, ModelError, SpecError
+from tcpmodel.errors import FormulaError, ModelError, SpecError, UsageError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel.system import Fairness, System
 from tcpmodel.models import MODELS, Model, ParamValue
@@ -122,6 +122,16 @@ class _InvDecl:
     formula: str
     description: str
     key: str
+
+
+def configuration(spec: Spec, variant: str | None) -> Configuration:
+    """The base configuration of ``spec`` (``variant`` None) or the named variant; a
+    `UsageError` naming the variants there are."""
+    for cfg in spec.configurations:
+        if cfg.variant == variant:
+            return cfg
+    names = ", ".join(c.variant for c in spec.configurations if c.variant) or "none"
+    raise UsageError(f"{spec.file} has no variant {variant!r}; its variants: {names}")
 
 
 def spec_files(paths: Sequence[str]) -> list[Path]:

@@ -82,5 +82,7 @@ def result_html(r: Result) -> str:
     if r.reason:
         parts.append(f"<p>{html_text.escape(r.reason)}</p>")
     if r.trace is not None:
-        parts.append(svg(diagram(r.trace, caption(r))))
+        from tcpmodel.render.html import inline_svg, stem
+
+        parts.append(inline_svg(svg(diagram(r.trace, caption(r))), stem(r) + "-"))
     return "\n".join(parts)

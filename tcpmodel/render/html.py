@@ -109,6 +109,12 @@ def inline_svg(svg: str, prefix: str) -> str:
     return _IDS.sub(lambda m: m.group(1) + prefix, body).strip()
 
 
+def verdict_table(results: Sequence[Result]) -> str:
+    """The page's verdict table as an HTML fragment (what a `tcpmodel.Results` shows in
+    Jupyter)."""
+    return "\n".join(_table(results))
+
+
 def _table(results: Sequence[Result]) -> list[str]:
     head = ("spec", "variant", "property", "expect", "verdict", "met", "engine")
     nums = ("states", "depth", "seconds")
