@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,14 @@ from tests.test_cli import ROOT, SPECS
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = ("-p", "tcpmodel.pytest_plugin")
+
+def _installed() -> bool:
+    """Whether tcpmodel's ``pytest11`` entry point is installed (``pip install -e .``): then
+    pytest loads the plugin itself, and ``-p`` would register it a second time."""
+    return any(ep.value == "tcpmodel.pytest_plugin" for ep in entry_points(group="pytest11"))
+
+
+PLUGIN = () if _installed() else ("-p", "tcpmodel.pytest_plugin")
 
 MUTEX = """
 [spec]
