@@ -349,8 +349,10 @@ def kind(
     progress: ProgressFn | None = None,
     compiled: Compiled | None = None,
     invariants: Sequence[Invariant] = (),
+    jobs: int | None = None,
 ) -> tuple[dict[str, Outcome], Stats]:
-    """Prove or refute ``properties`` by k-induction; see the module docstring."""
+    """Prove or refute ``properties`` by k-induction; see the module docstring.  ``jobs``:
+    solver threads for the invariants' check (default: one per core)."""
     properties, skipped = safety_only(properties, "kind")
     c = compiled or Compiled(system)
     budget = Budget.of(bounds.timeout)
@@ -366,7 +368,7 @@ def kind(
     extra = Strengthening((), ())
     last_report = 0.0
     try:
-        extra = strengthen(enc, cands, budget, progress)
+        extra = strengthen(enc, cands, budget, progress, jobs)
         for i in sorted(undecided):
             if implied(enc, extra.kept, bads[i], budget):
                 proof[i] = "implied by the invariants, which hold initially and are inductive"
