@@ -1,0 +1,369 @@
+"""The trace-guided search: sets of model states consistent with the segments seen so far.
+
+Data: the observations of one connection (`Obs`, in capture order, each one segment seen at
+the capture host ``host``, with its numbers in model units relative to its sender's ISN) and
+the ``connection`` model compiled (`Compiled`).  A search node is a model state and a
+*binding*: for each sequence space (end, incarnation) the model ISS that the capture's ISN of
+that space stands for, fixed when the space's SYN is matched.
+
+Contract: `search` walks the observations in order.  Before observation ``i`` it closes the
+current set of nodes under the unobservable steps (everything the peer does, the network's
+losses and duplicates, the host's steps that send and receive nothing, and at most
+``budget(i)`` ticks: the time between two observations bounds the ticks between them); then
+it keeps the successors whose observable effect at the host (the segment it received, then
+the segments it sent) is exactly the next observations.  The transitions are the compiled
+model's own (`Compiled.successors`): nothing here knows which segments TCP allows.
+
+A run that matches every observation ends with a witness, the model trace from the initial
+state, which `tcpmodel.semantics.replay` checks.  Otherwise the first observation that no node
+explains is the divergence, reported with the states each end could be in just before it and
+the observable steps the model offered there.  A search cut short by a bound (nodes per
+observation, ticks in a long gap) reports that it is not conclusive.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from tcpmodel.kernel.compile import Compiled
+from tcpmodel.kernel.system import System
+from tcpmodel.kernel.types import decode, show
+
+PEER = {"a": "b", "b": "a"}
+CHANNEL = {"a": "net.ab", "b": "net.ba"}
+FIELDS = ("present", "syn", "ack", "fin", "rst", "seq", "ackno", "len", "inc")
+
+
+@dataclass(frozen=True, slots=True)
+class Obs:
+    """One captured segment in model terms (``seq``/``ackno`` None: no model number maps to
+    the real one, so no model segment can match; ``zero``: an RST with the literal SEQ 0)."""
+
+    index: int
+    time: float
+    sender: str
+    syn: bool
+    ack: bool
+    fin: bool
+    rst: bool
+    seq: int | None
+    ackno: int | None
+    len: int
+    inc: int
+    zero: bool = False
+
+
+# A model segment's fields: syn, ack, fin, rst, seq, ackno, len, inc.
+Seg = tuple[bool, bool, bool, bool, int, int, int, int]
+# What the host sees in one step: ("in" | "out", segment or None for a send lost unseen).
+Seen = tuple[str, Seg | None]
+Binding = tuple[int | None, ...]
+Node = tuple[bytes, Binding]
+Key = tuple[int, Node]
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """An observable step the model offered where the capture diverged."""
+
+    direction: str  # "a->b" or "b->a"
+    seg: Seg
+    seq_rel: int | None
+    ack_rel: int | None
+    action: str
+
+
+@dataclass
+class Outcome:
+    matched: int  # observations explained
+    path: list[tuple[bytes, int | None]]  # witness: states and the action that led to each
+    obs_step: dict[int, int]  # observation index -> witness step that produced it
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (a.state, b.state) at divergence
+    alternatives: list[Alternative] = field(default_factory=list)
+    cut: str = ""  # a bound that made the search inconclusive
+    nodes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Act:
+    actor: str
+    recv: bool
+    slot: int
+    tick: bool
+
+
+class Searcher:
+    """The compiled model with the layout facts the search needs."""
+
+    def __init__(self, system: System, compiled: Compiled) -> None:
+        self.system = system
+        self.c = compiled
+        acts: list[_Act] = []
+        for a in system.actions:
+            actor = a.name.split(".")[0]
+            slot = int(dict(a.params).get("slot", -1))
+            acts.append(_Act(actor, a.group.endswith(".recv"), slot, a.name == "tick"))
+        self.acts = acts
+        lay = compiled.layout
+        self.slots: dict[str, list[tuple[int, int, list[tuple[int, int]]]]] = {}
+        arrays = {arr.name: arr for arr in system.arrays}
+        for end, name in CHANNEL.items():
+            arr = arrays[name]
+            out = []
+            for k in range(arr.capacity):
+                names = arr.slot_vars(k)
+                idx = [system.index[n] for n in names]
+                start = lay.offsets[idx[0]]
+                stop = lay.offsets[idx[-1]] + lay.widths[idx[-1]]
+                fields = []
+                for f in FIELDS:
+                    i = system.index[arr.var_name(k, f)]
+                    fields.append((lay.offsets[i] - start, lay.widths[i]))
+                out.append((start, stop, fields))
+            self.slots[end] = out
+        self.state_at = {x: system.index[f"{x}.state"] for x in ("a", "b")}
+        self.lost = system.index["net.lost"] if "net.lost" in system.index else None
+        self.mask = (1 << 32) - 1
+        for v in system.variables:
+            if v.name == "a.iss":
+                self.mask = (1 << (8 * lay.widths[system.index[v.name]])) - 1
+        seq_t = system.variables[system.index["a.iss"]].vtype
+        bits = getattr(seq_t, "bits", 32)
+        self.mask = (1 << int(bits)) - 1
+
+    def segs(self, s: bytes, end: str) -> list[bytes]:
+        return [s[a:b] for a, b, f in self.slots[end] if s[a + f[0][0]]]
+
+    def decode(self, sb: bytes, end: str) -> Seg:
+        _, _, fields = self.slots[end][0]
+        vals = [int.from_bytes(sb[o : o + w], "big") for o, w in fields]
+        return (
+            bool(vals[1]),
+            bool(vals[2]),
+            bool(vals[3]),
+            bool(vals[4]),
+            vals[5],
+            vals[6],
+            vals[7],
+            vals[8],
+        )
+
+    def state_name(self, s: bytes, end: str) -> str:
+        i = self.state_at[end]
+        v = self.system.variables[i]
+        o, w = self.c.layout.offsets[i], self.c.layout.widths[i]
+        return str(show(v.vtype, decode(v.vtype, int.from_bytes(s[o : o + w], "big"))))
+
+    def seen(self, host: str, s: bytes, ai: int, t: bytes) -> list[Seen]:
+        """What the capture at ``host`` sees of the step ``s --ai--> t``."""
+        act = self.acts[ai]
+        if act.actor != host:
+            return []
+        out: list[Seen] = []
+        if act.recv and act.slot >= 0:
+            a, b, _ = self.slots[PEER[host]][act.slot]
+            out.append(("in", self.decode(s[a:b], PEER[host])))
+        before = self.segs(s, host)
+        for sb in self.segs(t, host):
+            if sb in before:
+                before.remove(sb)
+            else:
+                out.append(("out", self.decode(sb, host)))
+        if self.lost is not None:
+            o = self.c.layout.offsets[self.lost]
+            if t[o] > s[o] and not act.recv:
+                out.append(("out", None))  # sent into a full channel: lost unseen
+        return out
+
+
+def _match(sr: Searcher, o: Obs, seen: Seen, bd: Binding, host: str, incs: int) -> Binding | None:
+    kind, seg = seen
+    if seg is None:
+        return None
+    if (kind == "out") != (o.sender == host):
+        return None
+    syn, ack, fin, rst, seq, ackno, ln, inc = seg
+    if (syn, ack, fin, rst, ln, inc) != (o.syn, o.ack, o.fin, o.rst, o.len, o.inc):
+        return None
+    side = 0 if o.sender == "a" else 1
+    mine = side * incs + o.inc
+    theirs = (1 - side) * incs + o.inc
+    if o.zero:
+        if seq != 0:
+            return None
+    else:
+        if o.seq is None:
+            return None
+        iss = bd[mine]
+        if iss is None:
+            if not (o.syn and o.seq == 0):
+                return None
+            bd = (*bd[:mine], seq, *bd[mine + 1 :])
+        elif (seq - iss) & sr.mask != o.seq:
+            return None
+    if o.ack:
+        base = bd[theirs]
+        if o.ackno is None or base is None or (ackno - base) & sr.mask != o.ackno:
+            return None
+    return bd
+
+
+def search(
+    sr: Searcher,
+    obs: list[Obs],
+    host: str,
+    incs: int,
+    tick_seconds: float | None,
+    max_ticks: int = 12,
+    max_nodes: int = 200_000,
+) -> Outcome:
+    init = sr.c.initial()
+    start: Binding = (None,) * (2 * incs)
+    frontier: dict[int, dict[Node, None]] = {0: {(s, start): None for s in init}}
+    parent: dict[Key, tuple[Key, int, int] | None] = {(0, n): None for n in frontier[0]}
+    n_obs = len(obs)
+    cut = ""
+    nodes = 0
+    last_closure: list[tuple[Node, list[tuple[int, bytes, list[Seen]]]]] = []
+    last_i = 0
+    for i in range(n_obs + 1):
+        starts = frontier.pop(i, None)
+        if not starts:
+            continue
+        last_i = i
+        if i == n_obs:
+            break
+        gap = obs[i].time - obs[i - 1].time if i > 0 else 0.0
+        budget = max_ticks if tick_seconds is None else int(gap / tick_seconds) + 1
+        if budget > max_ticks:
+            budget = max_ticks
+        closure, hit = _closure(sr, host, i, list(starts), budget, parent, max_nodes)
+        nodes += len(closure)
+        if hit:
+            cut = cut or hit
+        last_closure = closure
+        for node, observable in closure:
+            for ai, t, outs in observable:
+                if i + len(outs) > n_obs:
+                    continue
+                bd: Binding | None = node[1]
+                for k, seen in enumerate(outs):
+                    assert bd is not None
+                    bd = _match(sr, obs[i + k], seen, bd, host, incs)
+                    if bd is None:
+                        break
+                if bd is None:
+                    continue
+                j = i + len(outs)
+                nxt = (t, bd)
+                bucket = frontier.setdefault(j, {})
+                if nxt not in bucket:
+                    bucket[nxt] = None
+                    parent.setdefault((j, nxt), ((i, node), ai, len(outs)))
+    if last_i == n_obs and n_obs > 0:
+        final = next(iter(starts or {}))
+        path, steps = _path(parent, (n_obs, final))
+        return Outcome(n_obs, path, steps, cut=cut, nodes=nodes)
+    # Divergence at obs[last_i]: what each end could be, what the model offered.
+    pairs = sorted({(sr.state_name(n[0], "a"), sr.state_name(n[0], "b")) for n, _ in last_closure})
+    alts: dict[tuple[str, Seg], Alternative] = {}
+    for node, observable in last_closure:
+        for ai, _t, outs in observable:
+            kind, seg = outs[0]
+            if seg is None:
+                continue
+            sender = host if kind == "out" else PEER[host]
+            side = 0 if sender == "a" else 1
+            inc = seg[7]
+            mine = node[1][side * incs + inc] if inc < incs else None
+            theirs = node[1][(1 - side) * incs + inc] if inc < incs else None
+            seq_rel = (seg[4] - mine) & sr.mask if mine is not None else None
+            ack_rel = (seg[5] - theirs) & sr.mask if theirs is not None and seg[1] else None
+            key = (f"{sender}->{PEER[sender]}", (*seg[:4], seq_rel or 0, ack_rel or 0, *seg[6:]))
+            if key not in alts:
+                alts[key] = Alternative(
+                    key[0], seg, seq_rel, ack_rel, sr.system.actions[ai].label
+                )
+    first = last_closure[0][0] if last_closure else next(iter(parent))[1]
+    key = next((k for k in parent if k[0] == last_i and k[1] == first), (last_i, first))
+    path, steps = _path(parent, key)
+    return Outcome(last_i, path, steps, pairs, list(alts.values()), cut, nodes)
+
+
+def _closure(
+    sr: Searcher,
+    host: str,
+    i: int,
+    starts: list[Node],
+    budget: int,
+    parent: dict[Key, tuple[Key, int, int] | None],
+    max_nodes: int,
+) -> tuple[list[tuple[Node, list[tuple[int, bytes, list[Seen]]]]], str]:
+    """Every node reachable from ``starts`` by unobservable steps with at most ``budget``
+    ticks, each with its observable transitions; and the bound that stopped it, if any."""
+    seen: set[Node] = set(starts)
+    out: list[tuple[Node, list[tuple[int, bytes, list[Seen]]]]] = []
+    layer = list(starts)
+    ticks = 0
+    hit = ""
+    succ = sr.c.successors
+    while layer:
+        q = deque(layer)
+        ticked: list[tuple[Node, int, bytes]] = []
+        while q:
+            node = q.popleft()
+            s, bd = node
+            observable: list[tuple[int, bytes, list[Seen]]] = []
+            for ai, t in succ(s):
+                act = sr.acts[ai]
+                if act.tick:
+                    ticked.append((node, ai, t))
+                    continue
+                outs = sr.seen(host, s, ai, t) if act.actor == host else []
+                if outs:
+                    observable.append((ai, t, outs))
+                    continue
+                nxt = (t, bd)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    parent.setdefault((i, nxt), ((i, node), ai, 0))
+                    q.append(nxt)
+            out.append((node, observable))
+            if len(seen) > max_nodes:
+                return out, f"more than {max_nodes:,} model states before one segment"
+        layer = []
+        if ticks >= budget:
+            if any((t, n[1]) not in seen for n, _, t in ticked) and budget >= 12:
+                hit = f"{budget} ticks between two segments (a long gap)"
+            break
+        ticks += 1
+        for node, ai, t in ticked:
+            nxt = (t, node[1])
+            if nxt not in seen:
+                seen.add(nxt)
+                parent.setdefault((i, nxt), ((i, node), ai, 0))
+                layer.append(nxt)
+    return out, hit
+
+
+def _path(
+    parent: dict[Key, tuple[Key, int, int] | None], key: Key
+) -> tuple[list[tuple[bytes, int | None]], dict[int, int]]:
+    rev: list[tuple[bytes, int | None, int, int]] = []
+    k: Key | None = key
+    while k is not None:
+        p = parent.get(k)
+        if p is None:
+            rev.append((k[1][0], None, k[0], 0))
+            break
+        prev, ai, nobs = p
+        rev.append((k[1][0], ai, prev[0], nobs))
+        k = prev
+    rev.reverse()
+    path = [(s, ai) for s, ai, _, _ in rev]
+    steps: dict[int, int] = {}
+    for step, (_s, _ai, i, nobs) in enumerate(rev):
+        for m in range(nobs):
+            steps[i + m] = step
+    return path, steps
