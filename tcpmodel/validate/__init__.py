@@ -22,7 +22,14 @@ from tcpmodel.kernel.system import System
 from tcpmodel.models.base import ParamValue
 from tcpmodel.results import Trace
 from tcpmodel.semantics import replay
-from tcpmodel.validate.abstract import Abstraction, Unmappable, abstract, describe, parameters
+from tcpmodel.validate.abstract import (
+    Abstraction,
+    Unmappable,
+    abstract,
+    describe,
+    half_close,
+    parameters,
+)
 from tcpmodel.validate.capture import Connection, read
 from tcpmodel.validate.search import Alternative, Outcome, Searcher, search
 
@@ -32,6 +39,9 @@ PROFILES = ("linux", "rfc9293")
 # the retransmission timer is an RTO, at least Linux's TCP_RTO_MIN of 200 ms; rfc9293 gives
 # a tick no length, so time does not bound the ticks (only the search's own bound does).
 TICK_SECONDS: dict[str, float | None] = {"linux": 0.2, "rfc9293": None}
+QUICK_NODES = 5_000
+CAPACITIES = (2, 3)  # segments in flight per direction: the smaller first, compiled faster
+MAX_NODES = 200_000  # model states in the closure before one segment
 
 
 @dataclass
@@ -59,7 +69,7 @@ class Verdict:
         return {"conforms": 0, "diverges": 1, "unknown": 3}[self.verdict]
 
 
-class _Models:
+class Models:
     """Compiled models by configuration: a capture of many connections compiles once."""
 
     def __init__(self) -> None:
@@ -79,15 +89,19 @@ class _Models:
 
 
 def validate(
-    paths: Sequence[str | Path], profile: str = "linux", spec: str | None = None
+    paths: Sequence[str | Path],
+    profile: str = "linux",
+    spec: str | None = None,
+    models: Models | None = None,
 ) -> list[Verdict]:
-    """One verdict per connection of every capture in ``paths`` (`CaptureError`: unreadable)."""
+    """One verdict per connection of every capture in ``paths`` (`CaptureError`: unreadable);
+    ``models`` keeps compiled models between calls."""
     import time
 
     if profile not in PROFILES:
         raise UsageError(f"--profile {profile}: expected one of {', '.join(PROFILES)}")
     overrides = _spec_params(spec) if spec else {}
-    models = _Models()
+    models = models or Models()
     out: list[Verdict] = []
     for path in paths:
         packets = read(path)
@@ -104,7 +118,7 @@ def validate(
 def _spec_params(spec: str) -> dict[str, ParamValue]:
     from tcpmodel.spec import load
 
-    s = load(spec)
+    s = load(Path(spec))
     if s.model.name != "connection":
         raise UsageError(f"--spec {spec}: model {s.model.name}; validate needs a connection spec")
     return dict(s.params)
@@ -115,7 +129,7 @@ def _validate(
     conn: Connection,
     profile: str,
     overrides: dict[str, ParamValue],
-    models: _Models,
+    models: Models,
 ) -> Verdict:
     base = Verdict(file, conn.name, conn.incarnations, len(conn.packets), "unknown", conn=conn)
     try:
@@ -125,20 +139,35 @@ def _validate(
         return base
     base.abstraction = ab
     best: tuple[Outcome, str, dict[str, ParamValue], System, Searcher] | None = None
-    for close_mode in ("close", "shutdown"):
+    # The smallest configuration first: a channel of 2 segments compiles and searches fastest.
+    close_mode = half_close(ab)
+    for capacity in CAPACITIES:
         try:
             params = parameters(ab, profile, close_mode)
+            params["capacity"] = capacity
         except Unmappable as e:
             base.reason = str(e)
             return base
         params.update(overrides)
         system, sr = models.get(params)
-        for host in ("a", "b"):
-            o = search(sr, list(ab.obs), host, int(params["incarnations"]), TICK_SECONDS[profile])
-            if o.matched == len(ab.obs):
-                return _conforms(base, o, host, params, system, sr)
-            if best is None or o.matched > best[0].matched:
-                best = (o, host, params, system, sr)
+        # A quick pass with a small bound per host first: the wrong capture point usually
+        # fails within a few segments, the right one rarely needs many states.
+        cut = {"a": True, "b": True}
+        for bound in (QUICK_NODES, MAX_NODES):
+            for host in ("a", "b"):
+                if not cut[host]:
+                    continue  # the quick pass was conclusive for this capture point
+                incs = int(params["incarnations"])
+                o = search(sr, list(ab.obs), host, incs, TICK_SECONDS[profile], max_nodes=bound)
+                if o.matched == len(ab.obs):
+                    return _conforms(base, o, host, params, system, sr)
+                cut[host] = bool(o.cut)
+                if (
+                    best is None
+                    or o.matched > best[0].matched
+                    or (o.matched == best[0].matched and best[0].cut and not o.cut)
+                ):
+                    best = (o, host, params, system, sr)
     assert best is not None
     o, host, params, system, sr = best
     base.host = host

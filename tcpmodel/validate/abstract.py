@@ -156,15 +156,38 @@ def relative_label(ab: Abstraction, p: Packet, inc: int) -> str:
     return "".join(parts)
 
 
+def half_close(ab: Abstraction) -> str:
+    """``shutdown`` when an end that sent its FIN later receives new data and acknowledges it
+    (a half-close: the application called shutdown()), else ``close``."""
+    fin_sent: set[tuple[str, int]] = set()
+    data_after: set[tuple[str, int]] = set()
+    for p, inc in zip(ab.conn.packets, ab.conn.incarnation, strict=True):
+        me = ab.sender(p)
+        peer = "b" if me == "a" else "a"
+        if p.length and (peer, inc) in fin_sent:
+            data_after.add((peer, inc))
+        if (me, inc) in data_after and p.has_ack and not p.rst:
+            return "shutdown"
+        if p.fin:
+            fin_sent.add((me, inc))
+    return "close"
+
+
 def parameters(ab: Abstraction, profile: str, close_mode: str) -> dict[str, ParamValue]:
     """The model configuration this capture needs (see docs/validate.md)."""
     from tcpmodel.tcp.connection import LINUX
 
     conn = ab.conn
     data = {e: 0 for e in ("a", "b")}
-    for (e, _inc), sp in ab.spaces.items():
-        fin = 1 if any(p.fin and ab.sender(p) == e for p in conn.packets) else 0
-        data[e] = max(data[e], len(sp.starts) - 1 - fin)
+    for (e, inc), sp in ab.spaces.items():
+        # Data units before the sender's FIN (what follows a FIN is no data it may send).
+        fins = [
+            sp.units(p.seq + p.length)
+            for p, i in zip(conn.packets, conn.incarnation, strict=True)
+            if p.fin and i == inc and ab.sender(p) == e
+        ]
+        fin = min((f for f in fins if f is not None), default=len(sp.starts))
+        data[e] = max(data[e], fin - 1)
     retrans: dict[str, int] = {"a": 0, "b": 0}
     seen: dict[tuple[str, int, int, int], int] = {}
     for p, inc in zip(conn.packets, conn.incarnation, strict=True):
@@ -193,10 +216,10 @@ def parameters(ab: Abstraction, profile: str, close_mode: str) -> dict[str, Para
             "incarnations": incs,
             "isn": "clock" if incs > 1 else "fixed",
             "isn_rate": 1024,
-            "capacity": 3,
-            "loss": min(4, resent + 1),
+            "capacity": 2,
+            "loss": min(4, resent),
             "duplicate": 0,
-            "reorder": True,
+            "reorder": False,
             "abort": rst["a"],
             "b_abort": rst["b"],
             "reconnect_after_abort": rst["a"] and incs > 1,

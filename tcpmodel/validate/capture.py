@@ -113,15 +113,11 @@ def read(path: str | Path) -> list[Packet]:
         head = f.read(4)
         f.seek(0)
         try:
-            reader: dpkt.pcap.Reader | dpkt.pcapng.Reader
-            if head == b"\x0a\x0d\x0d\x0a":
-                reader = dpkt.pcapng.Reader(f)
-            else:
-                reader = dpkt.pcap.Reader(f)
+            pcapng = head == b"\x0a\x0d\x0d\x0a"
+            reader = dpkt.pcapng.Reader(f) if pcapng else dpkt.pcap.Reader(f)
         except (ValueError, dpkt.UnpackError, struct.error) as e:
             raise CaptureError(
-                f"{p}: not a pcap or pcapng capture ({e}); write one with tcpdump -w or "
-                "Wireshark"
+                f"{p}: not a pcap or pcapng capture ({e}); write one with tcpdump -w or Wireshark"
             ) from None
         link = reader.datalink()
         if link not in LINK_TYPES:
@@ -135,6 +131,8 @@ def read(path: str | Path) -> list[Packet]:
                 pkt = _decode(n, float(ts), link, bytes(buf))
                 if pkt is not None:
                     out.append(pkt)
+            if isinstance(reader, dpkt.pcap.Reader):
+                _check_records(p)
         except (ValueError, dpkt.UnpackError, struct.error, EOFError) as e:
             raise CaptureError(
                 f"{p}: the capture is malformed or cut short after {len(out)} TCP segments "
@@ -143,6 +141,23 @@ def read(path: str | Path) -> list[Packet]:
     if not out:
         raise CaptureError(f"{p}: no TCP segment in the capture (expected IPv4 or IPv6 TCP)")
     return out
+
+
+def _check_records(p: Path) -> None:
+    """dpkt returns a pcap record cut short as a shorter packet: walk the record headers."""
+    data = p.read_bytes()
+    order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    pos, n = 24, 0
+    while pos < len(data):
+        if pos + 16 > len(data):
+            raise ValueError(f"the header of record {n + 1} is cut short")
+        (incl,) = struct.unpack(order + "I", data[pos + 8 : pos + 12])
+        if pos + 16 + incl > len(data):
+            raise ValueError(
+                f"record {n + 1} is cut short ({len(data) - pos - 16} of {incl} bytes)"
+            )
+        pos += 16 + incl
+        n += 1
 
 
 def _records(reader: dpkt.pcap.Reader | dpkt.pcapng.Reader) -> Iterator[tuple[float, bytes]]:

@@ -123,7 +123,11 @@ class Searcher:
                 out.append((start, stop, fields))
             self.slots[end] = out
         self.state_at = {x: system.index[f"{x}.state"] for x in ("a", "b")}
-        self.lost = system.index["net.lost"] if "net.lost" in system.index else None
+        self.lost = system.index.get("net.lost")
+        self.loss = 0
+        if self.lost is not None:
+            vt = system.variables[self.lost].vtype
+            self.loss = int(getattr(vt, "hi", 0))
         self.mask = (1 << 32) - 1
         for v in system.variables:
             if v.name == "a.iss":
@@ -131,6 +135,13 @@ class Searcher:
         seq_t = system.variables[system.index["a.iss"]].vtype
         bits = getattr(seq_t, "bits", 32)
         self.mask = (1 << int(bits)) - 1
+
+    def budget_left(self, s: bytes) -> int:
+        """Segments the network may still lose in this incarnation."""
+        if self.lost is None:
+            return 0
+        o = self.c.layout.offsets[self.lost]
+        return self.loss - s[o]
 
     def segs(self, s: bytes, end: str) -> list[bytes]:
         return [s[a:b] for a, b, f in self.slots[end] if s[a + f[0][0]]]
@@ -220,6 +231,17 @@ def search(
 ) -> Outcome:
     init = sr.c.initial()
     start: Binding = (None,) * (2 * incs)
+    peer = PEER[host]
+    # future[i]: the peer's segments seen from observation i on, as (fields, rel SEQ, rel ACK):
+    # a segment in flight toward the host that is none of them must be lost (`_viable`).
+    future: list[frozenset[tuple[object, ...]]] = [frozenset()] * (len(obs) + 1)
+    acc: set[tuple[object, ...]] = set()
+    for j in range(len(obs) - 1, -1, -1):
+        o = obs[j]
+        if o.sender == peer:
+            acc.add((o.syn, o.ack, o.fin, o.rst, o.len, o.inc, 0 if o.zero else o.seq,
+                     o.ackno if o.ack else None))  # fmt: skip
+        future[j] = frozenset(acc)
     frontier: dict[int, dict[Node, None]] = {0: {(s, start): None for s in init}}
     parent: dict[Key, tuple[Key, int, int] | None] = {(0, n): None for n in frontier[0]}
     n_obs = len(obs)
@@ -227,6 +249,8 @@ def search(
     nodes = 0
     last_closure: list[tuple[Node, list[tuple[int, bytes, list[Seen]]]]] = []
     last_i = 0
+    # The furthest observation where a step's second segment failed to match, and those steps.
+    partial: tuple[list[int], list[tuple[Node, int, bytes, list[Seen]]]] = ([0], [])
     for i in range(n_obs + 1):
         starts = frontier.pop(i, None)
         if not starts:
@@ -238,7 +262,9 @@ def search(
         budget = max_ticks if tick_seconds is None else int(gap / tick_seconds) + 1
         if budget > max_ticks:
             budget = max_ticks
-        closure, hit = _closure(sr, host, i, list(starts), budget, parent, max_nodes)
+        closure, hit = _closure(
+            sr, host, i, list(starts), budget, parent, max_nodes, future[i], incs
+        )
         nodes += len(closure)
         if hit:
             cut = cut or hit
@@ -252,6 +278,13 @@ def search(
                     assert bd is not None
                     bd = _match(sr, obs[i + k], seen, bd, host, incs)
                     if bd is None:
+                        if k > 0 and i + k >= partial[0][0]:
+                            # The step's first segment matched, its second did not: the
+                            # divergence is at the second.
+                            if i + k > partial[0][0]:
+                                partial[0][0] = i + k
+                                partial[1].clear()
+                            partial[1].append((node, ai, t, outs[k:]))
                         break
                 if bd is None:
                     continue
@@ -266,6 +299,10 @@ def search(
         path, steps = _path(parent, (n_obs, final))
         return Outcome(n_obs, path, steps, cut=cut, nodes=nodes)
     # Divergence at obs[last_i]: what each end could be, what the model offered.
+    if partial[0][0] > last_i:
+        # Within a step that received a segment and answered: the answer diverges.
+        last_i = partial[0][0]
+        last_closure = [((t, node[1]), [(ai, t, outs)]) for node, ai, t, outs in partial[1]]
     pairs = sorted({(sr.state_name(n[0], "a"), sr.state_name(n[0], "b")) for n, _ in last_closure})
     alts: dict[tuple[str, Seg], Alternative] = {}
     for node, observable in last_closure:
@@ -282,12 +319,15 @@ def search(
             ack_rel = (seg[5] - theirs) & sr.mask if theirs is not None and seg[1] else None
             key = (f"{sender}->{PEER[sender]}", (*seg[:4], seq_rel or 0, ack_rel or 0, *seg[6:]))
             if key not in alts:
-                alts[key] = Alternative(
-                    key[0], seg, seq_rel, ack_rel, sr.system.actions[ai].label
-                )
-    first = last_closure[0][0] if last_closure else next(iter(parent))[1]
-    key = next((k for k in parent if k[0] == last_i and k[1] == first), (last_i, first))
-    path, steps = _path(parent, key)
+                alts[key] = Alternative(key[0], seg, seq_rel, ack_rel, sr.system.actions[ai].label)
+    at: Key
+    if partial[1] and last_i == partial[0][0]:
+        pnode = partial[1][0][0]
+        at = next((k for k in parent if k[1] == pnode and k[0] < last_i), (last_i - 1, pnode))
+    else:
+        first = last_closure[0][0] if last_closure else next(iter(parent))[1]
+        at = next((k for k in parent if k[0] == last_i and k[1] == first), (last_i, first))
+    path, steps = _path(parent, at)
     return Outcome(last_i, path, steps, pairs, list(alts.values()), cut, nodes)
 
 
@@ -299,6 +339,8 @@ def _closure(
     budget: int,
     parent: dict[Key, tuple[Key, int, int] | None],
     max_nodes: int,
+    future: frozenset[tuple[object, ...]],
+    incs: int,
 ) -> tuple[list[tuple[Node, list[tuple[int, bytes, list[Seen]]]]], str]:
     """Every node reachable from ``starts`` by unobservable steps with at most ``budget``
     ticks, each with its observable transitions; and the bound that stopped it, if any."""
@@ -327,6 +369,8 @@ def _closure(
                 nxt = (t, bd)
                 if nxt not in seen:
                     seen.add(nxt)
+                    if not _viable(sr, host, t, bd, future, incs):
+                        continue
                     parent.setdefault((i, nxt), ((i, node), ai, 0))
                     q.append(nxt)
             out.append((node, observable))
@@ -345,6 +389,41 @@ def _closure(
                 parent.setdefault((i, nxt), ((i, node), ai, 0))
                 layer.append(nxt)
     return out, hit
+
+
+def _viable(
+    sr: Searcher,
+    host: str,
+    s: bytes,
+    bd: Binding,
+    future: frozenset[tuple[object, ...]],
+    incs: int,
+) -> bool:
+    """Whether every segment in flight toward ``host`` can still be seen or lost: each must be
+    one the capture shows later, or be covered by the loss budget left."""
+    peer = PEER[host]
+    strays = 0
+    for sb in sr.segs(s, peer):
+        syn, ack, fin, rst, seq, ackno, ln, inc = sr.decode(sb, peer)
+        side = 0 if peer == "a" else 1
+        if inc >= incs:
+            continue
+        mine, theirs = bd[side * incs + inc], bd[(1 - side) * incs + inc]
+        if mine is None:
+            continue  # its space is not bound yet: nothing to compare with
+        rel_seq: int | None = (seq - mine) & sr.mask
+        if rst and seq == 0:
+            rel_seq = 0
+        rel_ack = None
+        if ack:
+            if theirs is None:
+                continue
+            rel_ack = (ackno - theirs) & sr.mask
+        if (syn, ack, fin, rst, ln, inc, rel_seq, rel_ack) not in future:
+            strays += 1
+    if not strays:
+        return True
+    return strays <= sr.budget_left(s)
 
 
 def _path(
