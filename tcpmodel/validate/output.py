@@ -82,7 +82,8 @@ def text(verdicts: Sequence[Verdict]) -> str:
             who = v.abstraction.role[p.source]
             lines.insert(
                 len(lines) - len(alternatives(v)) - 2,
-                f"first divergent segment: packet {p.number} at {p.time:.6f}, "
+                f"first divergent segment: packet {p.number} at "
+                f"+{p.time - v.conn.packets[0].time:.6f} s, "
                 f"{who}->{'b' if who == 'a' else 'a'} {relative_label(v.abstraction, p, inc)}",
             )
         lines.append("")

@@ -123,6 +123,9 @@ class Searcher:
                 out.append((start, stop, fields))
             self.slots[end] = out
         self.state_at = {x: system.index[f"{x}.state"] for x in ("a", "b")}
+        # Slot bytes -> fields: the same few segments recur in every state (both channels
+        # share one record layout).
+        self._decoded: dict[bytes, Seg] = {}
         self.lost = system.index.get("net.lost")
         self.loss = 0
         if self.lost is not None:
@@ -147,6 +150,12 @@ class Searcher:
         return [s[a:b] for a, b, f in self.slots[end] if s[a + f[0][0]]]
 
     def decode(self, sb: bytes, end: str) -> Seg:
+        got = self._decoded.get(sb)
+        if got is None:
+            got = self._decoded[sb] = self._decode(sb, end)
+        return got
+
+    def _decode(self, sb: bytes, end: str) -> Seg:
         _, _, fields = self.slots[end][0]
         vals = [int.from_bytes(sb[o : o + w], "big") for o, w in fields]
         return (
@@ -242,13 +251,17 @@ def search(
             acc.add((o.syn, o.ack, o.fin, o.rst, o.len, o.inc, 0 if o.zero else o.seq,
                      o.ackno if o.ack else None))  # fmt: skip
         future[j] = frozenset(acc)
-    frontier: dict[int, dict[Node, None]] = {0: {(s, start): None for s in init}}
+    # frontier[i]: the nodes that explain observations before i, each with the fewest ticks
+    # (model time) it took to get there.
+    frontier: dict[int, dict[Node, int]] = {0: {(s, start): 0 for s in init}}
     parent: dict[Key, tuple[Key, int, int] | None] = {(0, n): None for n in frontier[0]}
     n_obs = len(obs)
     cut = ""
     nodes = 0
-    last_closure: list[tuple[Node, list[tuple[int, bytes, list[Seen]]]]] = []
+    last_closure: list[tuple[Node, int, list[tuple[int, bytes, list[Seen]]]]] = []
     last_i = 0
+    last_starts: dict[Node, int] = {}
+    last_budget = 0
     # The furthest observation where a step's second segment failed to match, and those steps.
     partial: tuple[list[int], list[tuple[Node, int, bytes, list[Seen]]]] = ([0], [])
     for i in range(n_obs + 1):
@@ -258,18 +271,22 @@ def search(
         last_i = i
         if i == n_obs:
             break
-        gap = obs[i].time - obs[i - 1].time if i > 0 else 0.0
-        budget = max_ticks if tick_seconds is None else int(gap / tick_seconds) + 1
-        if budget > max_ticks:
-            budget = max_ticks
-        closure, hit = _closure(
-            sr, host, i, list(starts), budget, parent, max_nodes, future[i], incs
-        )
+        # Time bounds the ticks: by observation i at most floor(elapsed / tick) + 1 have passed
+        # since the first (a tick's boundary may fall anywhere); without a tick length, at
+        # most ``max_ticks`` more than the fewest any node has used.
+        fewest = min(starts.values())
+        if tick_seconds is None:
+            budget = fewest + max_ticks
+        else:
+            budget = int((obs[i].time - obs[0].time) / tick_seconds) + 1
+            budget = min(budget, fewest + max_ticks)
+        closure, hit = _closure(sr, host, i, starts, budget, parent, max_nodes, future[i], incs)
         nodes += len(closure)
         if hit:
             cut = cut or hit
         last_closure = closure
-        for node, observable in closure:
+        last_starts, last_budget = starts, budget
+        for node, used, observable in closure:
             for ai, t, outs in observable:
                 if i + len(outs) > n_obs:
                     continue
@@ -291,21 +308,28 @@ def search(
                 j = i + len(outs)
                 nxt = (t, bd)
                 bucket = frontier.setdefault(j, {})
-                if nxt not in bucket:
-                    bucket[nxt] = None
-                    parent.setdefault((j, nxt), ((i, node), ai, len(outs)))
+                if nxt not in bucket or bucket[nxt] > used:
+                    bucket[nxt] = used
+                    parent[(j, nxt)] = ((i, node), ai, len(outs))
     if last_i == n_obs and n_obs > 0:
         final = next(iter(starts or {}))
         path, steps = _path(parent, (n_obs, final))
         return Outcome(n_obs, path, steps, cut=cut, nodes=nodes)
-    # Divergence at obs[last_i]: what each end could be, what the model offered.
+    # Divergence at obs[last_i]: what each end could be, what the model offered.  The closure
+    # again without the pruning by later segments: every step the model allowed there.
+    if last_starts:
+        last_closure, _ = _closure(
+            sr, host, last_i, last_starts, last_budget, {}, max_nodes, None, incs
+        )
     if partial[0][0] > last_i:
         # Within a step that received a segment and answered: the answer diverges.
         last_i = partial[0][0]
-        last_closure = [((t, node[1]), [(ai, t, outs)]) for node, ai, t, outs in partial[1]]
-    pairs = sorted({(sr.state_name(n[0], "a"), sr.state_name(n[0], "b")) for n, _ in last_closure})
+        last_closure = [((t, node[1]), 0, [(ai, t, outs)]) for node, ai, t, outs in partial[1]]
+    pairs = sorted(
+        {(sr.state_name(n[0], "a"), sr.state_name(n[0], "b")) for n, _, _ in last_closure}
+    )
     alts: dict[tuple[str, Seg], Alternative] = {}
-    for node, observable in last_closure:
+    for node, _used, observable in last_closure:
         for ai, _t, outs in observable:
             kind, seg = outs[0]
             if seg is None:
@@ -335,22 +359,31 @@ def _closure(
     sr: Searcher,
     host: str,
     i: int,
-    starts: list[Node],
+    starts: dict[Node, int],
     budget: int,
     parent: dict[Key, tuple[Key, int, int] | None],
     max_nodes: int,
-    future: frozenset[tuple[object, ...]],
+    future: frozenset[tuple[object, ...]] | None,
     incs: int,
-) -> tuple[list[tuple[Node, list[tuple[int, bytes, list[Seen]]]]], str]:
-    """Every node reachable from ``starts`` by unobservable steps with at most ``budget``
-    ticks, each with its observable transitions; and the bound that stopped it, if any."""
-    seen: set[Node] = set(starts)
-    out: list[tuple[Node, list[tuple[int, bytes, list[Seen]]]]] = []
-    layer = list(starts)
-    ticks = 0
+) -> tuple[list[tuple[Node, int, list[tuple[int, bytes, list[Seen]]]]], str]:
+    """Every node reachable from ``starts`` by unobservable steps within ``budget`` ticks in
+    all, with the fewest ticks it takes and its observable transitions; and the bound that
+    stopped the closure, if any.  Layer by layer of tick counts, so that a node is first met
+    with its fewest ticks."""
+    seen: set[Node] = set()
+    out: list[tuple[Node, int, list[tuple[int, bytes, list[Seen]]]]] = []
+    by_ticks: dict[int, list[Node]] = {}
+    for node, used in starts.items():
+        by_ticks.setdefault(used, []).append(node)
+    ticks = min(by_ticks)
+    layer: list[Node] = []
     hit = ""
     succ = sr.c.successors
-    while layer:
+    while True:
+        layer += [n for n in by_ticks.pop(ticks, []) if n not in seen]
+        seen.update(layer)
+        if not layer and not by_ticks:
+            break
         q = deque(layer)
         ticked: list[tuple[Node, int, bytes]] = []
         while q:
@@ -369,17 +402,17 @@ def _closure(
                 nxt = (t, bd)
                 if nxt not in seen:
                     seen.add(nxt)
-                    if not _viable(sr, host, t, bd, future, incs):
+                    if future is not None and not _viable(sr, host, t, bd, future, incs):
                         continue
                     parent.setdefault((i, nxt), ((i, node), ai, 0))
                     q.append(nxt)
-            out.append((node, observable))
+            out.append((node, ticks, observable))
             if len(seen) > max_nodes:
                 return out, f"more than {max_nodes:,} model states before one segment"
         layer = []
         if ticks >= budget:
             if any((t, n[1]) not in seen for n, _, t in ticked) and budget >= 12:
-                hit = f"{budget} ticks between two segments (a long gap)"
+                hit = f"{budget} ticks (a long gap between segments)"
             break
         ticks += 1
         for node, ai, t in ticked:
