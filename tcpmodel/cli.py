@@ -297,6 +297,56 @@ def render(
     click.echo(f"{r.spec} {r.case_name}: {r.verdict}, {len(r.trace) - 1} steps: wrote {path}")
 
 
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option(
+    "--profile",
+    type=click.Choice(["linux", "rfc9293"]),
+    default="linux",
+    show_default=True,
+    help="The connection model's parameter profile (linux: the Linux behaviours).",
+)
+@click.option("--spec", metavar="SPEC", help="A connection spec whose parameters override.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder for each connection's .svg/.dot/.txt/.json, results.json, junit.xml, index.html.",
+)
+def validate(
+    captures: Sequence[str], profile: str, spec: str | None, fmt: str, out: str | None
+) -> None:
+    """Check packet captures (pcap, pcapng) against the connection model.
+
+    One verdict per connection: conforms (exit 0), diverges (exit 1: the first segment no
+    execution explains), unknown (exit 3: a bound or the abstraction stopped the search).
+    An unreadable capture is exit 2."""
+    from tcpmodel import validate as checking
+    from tcpmodel.validate import output
+
+    try:
+        verdicts = checking.validate(captures, profile, spec)
+        if out is not None:
+            output.write_out(Path(out), verdicts)
+    except TcpModelError as e:
+        _fail(e)
+    except OSError as e:
+        _fail(UsageError(f"--out {out}: cannot write: {e.strerror}"))
+    if fmt == "json":
+        click.echo(output.to_json(verdicts))
+    elif fmt == "junit":
+        click.echo(output.to_junit(verdicts))
+    else:
+        click.echo(output.text(verdicts), nl=False)
+    sys.exit(checking.exit_code(verdicts))
+
+
 DIAGRAM_FORMATS = ("svg", "png", "dot")
 
 
