@@ -123,7 +123,7 @@ def _preserved(
             left = budget.timeout - budget.seconds
             s.set("timeout", max(1, int(min(left, seconds) * 1000)))
         s.add(enc.domain, enc.canonical, enc.trans, enc.act == act, *assume, z3.Not(goal))
-        r = s.check()
+        r = budget.run(s)
         if r == z3.sat:
             return r, s.model()
         if r == z3.unsat:
@@ -210,7 +210,7 @@ def kind(
     """Prove or refute ``properties`` by k-induction; see the module docstring."""
     properties, skipped = safety_only(properties, "kind")
     c = compiled or Compiled(system)
-    budget = Budget.of(bounds.timeout)
+    budget = Budget.of(bounds.timeout, bounds.interrupt)
     max_depth, note = depth_bound(bounds)
     cands = [candidate(i) for i in invariants]
     bads = [bad_of(p) for p in properties]
