@@ -428,7 +428,8 @@ def proofs_group() -> None:
     metavar="S",
     help="Seconds for each proof's re-run.",
 )
-def proofs_verify(paths: Sequence[str], timeout: float | None) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def proofs_verify(paths: Sequence[str], timeout: float | None, quiet: bool) -> None:
     """Check that each artefact still matches its spec and model, and prove it again.
 
     Default DIR: proofs/.  Exit 0 when every artefact verifies, 1 when a spec or model
@@ -439,7 +440,8 @@ def proofs_verify(paths: Sequence[str], timeout: float | None) -> None:
             found = [proof_files.load(p) for p in proof_files.artefact_files(paths or ["proofs"])]
         except TcpModelError as e:
             _fail(e)
-        checked = proof_files.verify_all(found, timeout, stop)
+        say = None if quiet else lambda line: click.echo(line, err=True)
+        checked = proof_files.verify_all(found, timeout, stop, say)
     t = Table("artefact", "engine", "recorded", "now", "", "s")
     for v in checked:
         mark = {"ok": "ok", "interrupted": "UNKNOWN"}.get(v.status, "FAIL")

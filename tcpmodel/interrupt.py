@@ -33,7 +33,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -108,29 +108,37 @@ def handling(say: Callable[[str], None] | None = None) -> Iterator[Interrupt]:
     old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
     done = threading.Event()
 
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if stop.requested:
+            with suppress(Exception):
+                tell(f"tcpmodel: {name} again: exiting at once")
+            os._exit(128 + signum)
+        with suppress(Exception):
+            tell(
+                f"tcpmodel: {name}: stopping at the next safe point and writing what was "
+                "found (send it again to exit at once)"
+            )
+        stop.request(name)
+
     def watch() -> None:
+        # The watcher must outlive any error (a closed stderr, a solver gone): without it a
+        # second signal could not end the process.
         while not done.is_set():
             timeout = RECANCEL_S if stop.requested else None
             ready, _, _ = select.select([reader], [], [], timeout)
             if not ready:
-                stop.cancel_running()
+                with suppress(Exception):
+                    stop.cancel_running()
                 continue
             try:
                 data = reader.recv(64)
             except BlockingIOError:
                 continue
             for signum in data:
-                if signum not in SIGNALS or done.is_set():
-                    continue  # a wake-up to end the watch
-                name = signal.Signals(signum).name
-                if stop.requested:
-                    tell(f"tcpmodel: {name} again: exiting at once")
-                    os._exit(128 + signum)
-                tell(
-                    f"tcpmodel: {name}: stopping at the next safe point and writing what was "
-                    "found (send it again to exit at once)"
-                )
-                stop.request(name)
+                if signum in SIGNALS and not done.is_set():  # else a wake-up to end the watch
+                    with suppress(Exception):
+                        on_signal(signum)
 
     watcher = threading.Thread(target=watch, name="tcpmodel-interrupt", daemon=True)
     watcher.start()

@@ -41,7 +41,7 @@ import datetime
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -49,7 +49,7 @@ from typing import Any, Literal
 import z3
 
 import tcpmodel
-from tcpmodel.check import Options, check_spec, used_invariants
+from tcpmodel.check import NOT_STARTED, Options, check_spec, used_invariants
 from tcpmodel.engines.explicit import Bounds
 from tcpmodel.errors import TcpModelError
 from tcpmodel.files import write_atomic
@@ -355,16 +355,24 @@ def verify(a: Artefact, timeout: float | None = None) -> Verification:
 
 
 def verify_all(
-    found: Sequence[Artefact], timeout: float | None = None, interrupt: Interrupt | None = None
+    found: Sequence[Artefact],
+    timeout: float | None = None,
+    interrupt: Interrupt | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Verification]:
     """`verify` for each artefact, in order; artefacts of one configuration proved by one run
     (same engine, depth bound and invariants, e.g. two properties kind proved together) are
     proved again by one run.  Once ``interrupt`` is requested, the proof running stops and
-    every artefact not yet proved again is ``interrupted``."""
+    every artefact not yet proved again is ``interrupted``.  ``progress`` is told of each
+    proof run as it starts."""
     out: dict[int, Verification] = {}
     groups: dict[tuple[object, ...], list[tuple[int, Artefact, Spec, Configuration]]] = {}
+    loaded: dict[Path, Spec] = {}
     for n, a in enumerate(found):
-        got = _unchanged(a)
+        if interrupt is not None and interrupt.requested:
+            out[n] = Verification(a, "interrupted", NOT_STARTED)
+            continue
+        got = _unchanged(a, loaded)
         if isinstance(got, Verification):
             out[n] = got
             continue
@@ -372,18 +380,26 @@ def verify_all(
         key = (str(a.spec_path()), a.variant, a.engine, a.k, invs)
         groups.setdefault(key, []).append((n, a, spec, dataclasses.replace(cfg, invariants=invs)))
     for members in groups.values():
+        if progress is not None and not (interrupt is not None and interrupt.requested):
+            a = members[0][1]
+            names = ", ".join(m[1].property for m in members)
+            progress(f"proving again with {a.engine}: {a.spec} {a.variant or 'base'}: {names}")
         out.update(_rerun(members, timeout, interrupt))
     return [out[n] for n in range(len(found))]
 
 
-def _unchanged(a: Artefact) -> Verification | tuple[Spec, Configuration, tuple[Property, ...]]:
-    """What changed since ``a`` was written (a `Verification`), or what to prove it with."""
+def _unchanged(
+    a: Artefact, loaded: dict[Path, Spec]
+) -> Verification | tuple[Spec, Configuration, tuple[Property, ...]]:
+    """What changed since ``a`` was written (a `Verification`), or what to prove it with;
+    ``loaded`` keeps the specs already loaded, by path."""
     spec_path = a.spec_path()
     if not spec_path.is_file():
         return Verification(a, "changed", f"spec file {spec_path} no longer exists")
     spec_hash = file_sha256(spec_path)
     try:
-        spec = load_spec(spec_path)
+        spec = loaded.get(spec_path) or load_spec(spec_path)
+        loaded[spec_path] = spec
     except TcpModelError as e:
         what = "changed and" if spec_hash != a.spec_sha256 else "unchanged but"
         return Verification(a, "changed", f"spec file {spec_path} {what} no longer loads: {e}")
