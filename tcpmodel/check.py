@@ -20,6 +20,13 @@ strategy that wins for some secrets only is a lucky guess, and the verdict is ``
 its reason naming the best strategy and how many secrets it wins.  Only the explorers
 (``explicit``, ``native``) decide it; the symbolic engines answer ``unknown`` and say so.
 
+One configuration's failure is not the run's: each engine run is guarded (`_guarded`).  A Z3
+exception or a `MemoryError` gives its properties ``unknown`` with the reason; a `NativeError`
+(the native engine cannot compile or hold this system) hands the run to the Python explorer
+with the bounds left, each reason saying so.  A `ReplayError` (a trace the semantics rejects)
+and the model's own errors propagate.  An interrupt (``Bounds.interrupt``) stops the engine
+running as a bound does, and every run not yet started is ``unknown``, `NOT_STARTED`.
+
 A configuration's ``[[invariant]]`` formulas go to ``kind``, which checks them first and
 assumes only those it keeps; the reason of every proof says which it used (`used_invariants`).
 """

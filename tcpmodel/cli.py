@@ -1,7 +1,9 @@
 """The command line: parse and validate, call one function, print, choose the exit code.
 
 Exit codes: 0 every expectation met; 1 a definite verdict missed its expectation; 2 a usage or
-spec error (one line on stderr, no traceback); 3 a verdict is ``unknown`` (a bound was reached).
+spec error (one line on stderr, no traceback); 3 a verdict is ``unknown`` (a bound was reached,
+an engine failed on a configuration) or the run was interrupted (`tcpmodel.interrupt`: what was
+found is reported and written); 128 + the signal's number after a second SIGINT or SIGTERM.
 """
 
 from __future__ import annotations

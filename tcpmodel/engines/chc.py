@@ -68,7 +68,8 @@ def chc(
             why = s.reason
             if share is not budget and share.expired() and not share.interrupted():
                 why = f"{budget.reason()} (this property's share: {share.timeout or 0:.1f} s)"
-            out[p.name] = Outcome("unknown", reason=f"Spacer: {why}")
+            why = "interrupted while Spacer searched" if share.interrupted() else f"Spacer: {why}"
+            out[p.name] = Outcome("unknown", reason=why)
             continue
         if inv is None:
             refuted.append(p)
