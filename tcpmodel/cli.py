@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from tcpmodel import interrupt, report
+from tcpmodel import interrupt, parallel, report
 from tcpmodel import proofs as proof_files
 from tcpmodel.check import ENGINES, Options, check_spec
 from tcpmodel.engines.explicit import Bounds, Progress
@@ -39,25 +40,34 @@ def _default_memory_mb() -> int:
 
 
 class _Progress:
-    """Progress lines on stderr: at most one a second, overwritten in place on a terminal."""
+    """Progress lines on stderr: at most one a second per exploration; on a terminal one line,
+    overwritten in place, showing every exploration running (worker processes run several)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.dirty = False
+        self.active: dict[str, str] = {}
 
-    def __call__(self, label: str, p: Progress) -> None:
+    def __call__(self, label: str, p: Progress | None) -> None:
+        if p is None:  # that exploration is over
+            self.active.pop(label, None)
+            return
         line = (
             f"{label}: {p.states:,} states, depth {p.depth}, {p.rate:,.0f} states/s, "
             f"{p.seconds:.1f} s"
         )
         if self.tty:
-            sys.stderr.write("\r" + line.ljust(79))
+            self.active[label] = line
+            width = max(20, shutil.get_terminal_size().columns - 1)
+            text = " | ".join(self.active.values())[:width]
+            sys.stderr.write("\r" + text.ljust(min(79, width)))
             self.dirty = True
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
     def done(self) -> None:
+        self.active.clear()
         if self.dirty:
             sys.stderr.write("\n")
             self.dirty = False
@@ -127,6 +137,14 @@ def main() -> None:
     metavar="DIR",
     help="Write a proof artefact to DIR for each property kind or chc proves.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=parallel.default_jobs,
+    show_default="the number of cores",
+    help="Configurations checked at once, in worker processes (1: in this process).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def check(
     paths: Sequence[str],
@@ -139,6 +157,7 @@ def check(
     fmt: str,
     out: str,
     proofs_dir: str | None,
+    jobs: int,
     quiet: bool,
 ) -> None:
     """Check every property of the specs in PATHS (files or folders of *.toml)."""
@@ -164,8 +183,7 @@ def check(
         bounds = Bounds(max_depth, max_states, timeout, max_memory, stop)
         options = Options(engine, bounds, only)
         try:
-            for s in specs:
-                got = check_spec(s, options, progress)
+            for s, got in parallel.check_all(specs, options, progress, jobs):
                 results += got
                 if progress is not None:
                     progress.done()

@@ -85,7 +85,8 @@ def test_a_signal_stops_the_run_and_keeps_what_it_found(
     sig: signal.Signals, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    p = start("check", str(LONG), "--engine", "explicit", "--format", "json", "--out", str(out))
+    args = ["--engine", "explicit", "-j1", "--format", "json", "--out", str(out)]
+    p = start("check", str(LONG), *args)
     wait_for(p, " states, depth ")  # progress: states explored
     p.send_signal(sig)
     stdout, stderr = p.communicate(timeout=60)
@@ -113,7 +114,7 @@ def test_a_signal_stops_the_run_and_keeps_what_it_found(
 
 
 def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
-    p = start("check", str(LONG), "--engine", "explicit", "--out", str(tmp_path / "out"))
+    p = start("check", str(LONG), "--engine", "explicit", "-j1", "--out", str(tmp_path / "out"))
     wait_for(p, " states, depth ")
     p.send_signal(signal.SIGINT)
     wait_for(p, "stopping at the next safe point")
@@ -124,7 +125,7 @@ def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
 
 
 def test_text_output_says_the_run_was_interrupted(tmp_path: Path) -> None:
-    p = start("check", str(LONG), "--engine", "explicit", "--out", str(tmp_path / "out"))
+    p = start("check", str(LONG), "--engine", "explicit", "-j1", "--out", str(tmp_path / "out"))
     wait_for(p, " states, depth ")
     p.send_signal(signal.SIGTERM)
     stdout, _ = p.communicate(timeout=60)

@@ -152,6 +152,8 @@ def test_through_the_cli_the_other_specs_are_checked(
             *files,
             "--engine",
             "explicit",
+            "--jobs",  # 1: the monkeypatched engine lives in this process
+            "1",
             "-q",
             "--format",
             "json",
