@@ -137,10 +137,15 @@ def check_spec(
         label = spec.name if cfg.variant is None else f"{spec.name}/{cfg.variant}"
         on_progress = None if progress is None else (lambda p, lab=label: progress(lab, p))
         checks = [cfg.checks[i] for i in idx]
-        compiled = Compiled(cfg.system)
-        outcomes, stats_of = _check_configuration(
-            cfg, compiled, checks, engine, options, on_progress
-        )
+        compiled: Compiled | None = None
+        if interrupted(options.bounds):  # not even compiled: the user is waiting
+            outcomes = {c.prop.name: Outcome("unknown", reason=NOT_STARTED) for c in checks}
+            stats_of = {c.prop.name: (Stats(), engine) for c in checks}
+        else:
+            compiled = Compiled(cfg.system)
+            outcomes, stats_of = _check_configuration(
+                cfg, compiled, checks, engine, options, on_progress
+            )
         for c in checks:
             o = outcomes[c.prop.name]
             stats, used = stats_of[c.prop.name]
