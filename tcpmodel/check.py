@@ -279,8 +279,10 @@ def _guarded(
         return got, stats, engine
     except NativeError as e:
         failed = f"the native engine failed ({e})"
+        if interrupted(bounds):  # gcc may have been stopped by the same Ctrl-C
+            return unknown(f"{NOT_STARTED} ({failed})")
         left = _remaining(bounds, 0, time.monotonic() - start)
-        if left is None or interrupted(bounds):
+        if left is None:
             return unknown(f"{failed}; no time left for the Python explorer")
         fallback = _guarded("explicit", run, props, left)
         note = f"{failed}; checked by the Python explorer"

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from tcpmodel import interrupt
-from tcpmodel.check import NOT_STARTED, Options, check_spec, selected
+from tcpmodel.check import NOT_STARTED, Options, check_spec, resolve, selected
 from tcpmodel.engines.explicit import Bounds, Progress
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.results import Result, Stats
@@ -191,7 +191,7 @@ def _unknown(spec: Spec, cfg: Configuration, options: Options, reason: str) -> l
             formula=cfg.checks[i].prop.formula,
             expect=cfg.checks[i].expect,
             verdict="unknown",
-            engine=options.engine,
+            engine=resolve(options.engine),
             stats=Stats(),
             reason=reason,
         )
