@@ -57,9 +57,10 @@ class _Progress:
             f"{p.seconds:.1f} s"
         )
         if self.tty:
-            self.active[label] = line
+            self.active[label] = f"{label}: {p.states:,} states d{p.depth}"
             width = max(20, shutil.get_terminal_size().columns - 1)
-            text = " | ".join(self.active.values())[:width]
+            text = line if len(self.active) == 1 else " | ".join(self.active.values())
+            text = text[:width]
             sys.stderr.write("\r" + text.ljust(min(79, width)))
             self.dirty = True
         else:

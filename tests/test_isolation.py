@@ -19,11 +19,12 @@ from tcpmodel.cli import main
 from tcpmodel.engines import native
 from tcpmodel.engines.explicit import Bounds, ProgressFn, rss_mb
 from tcpmodel.errors import NativeError, ReplayError
-from tcpmodel.formula import Property
+from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel import cgen
 from tcpmodel.kernel.cgen import Native
 from tcpmodel.kernel.compile import Compiled
-from tcpmodel.kernel.system import System
+from tcpmodel.kernel.system import Builder, System
+from tcpmodel.kernel.types import IntType
 from tcpmodel.results import Outcome, Result, Stats
 from tcpmodel.spec import Spec, load
 
@@ -183,3 +184,23 @@ def test_max_memory_bounds_the_native_engine() -> None:
     assert not stats.complete and stats.states > 0
     assert any(f"memory bound {cap:.0f} MiB reached" in o.reason for o in out.values())
     assert stats.peak_memory_mb <= cap + 10
+
+
+@needs_gcc
+def test_a_native_overflow_falls_back_to_the_python_explorer() -> None:
+    # x**3 exceeds the native engine's 64 bits; Python integers do not overflow.
+    b = Builder("huge")
+    x = b.var("x", IntType(0, 2**40), init=2**40)
+    b.var("y", IntType(0, 6))
+    b.action("cube", True, {"y": (x * x * x) % 7}, "cube")
+    system = b.build()
+    prop = parse_property("y-small", "always(y < 7)", system)
+
+    def run(name: str, bounds: Bounds) -> Run:
+        return check.RUNS[name](system, [prop], bounds, None, None)
+
+    got, stats, used = check._guarded("native", run, [prop], Bounds())
+    assert used == "explicit" and stats.complete
+    o = got["y-small"]
+    assert o.verdict == "holds"
+    assert o.reason.startswith("the native engine failed (") and "64 bits" in o.reason
