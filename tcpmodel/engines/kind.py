@@ -168,7 +168,7 @@ def _query(
             limit = min(limit, budget.timeout - budget.seconds)
         s.set("timeout", max(1, int(limit * 1000)))
         s.add(*frame.base, frame.act == act, *assume, z3.Not(goal))
-        r = s.check()
+        r = budget.run(s)
         if r == z3.sat:
             return r, s.model()
         if r == z3.unsat:
@@ -355,7 +355,7 @@ def kind(
     solver threads for the invariants' check (default: one per core)."""
     properties, skipped = safety_only(properties, "kind")
     c = compiled or Compiled(system)
-    budget = Budget.of(bounds.timeout)
+    budget = Budget.of(bounds.timeout, bounds.interrupt)
     max_depth, note = depth_bound(bounds)
     cands = [candidate(i) for i in invariants]
     bads = [bad_of(p) for p in properties]
