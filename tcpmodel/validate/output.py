@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from tcpmodel.files import write_atomic
 from tcpmodel.render.ladder import COLOUR, FONT, WIDTH, Attr, attrs
 from tcpmodel.validate import Verdict
 from tcpmodel.validate.abstract import relative_label
@@ -318,8 +319,8 @@ def write_out(folder: Path, verdicts: Sequence[Verdict]) -> None:
     from tcpmodel.render import graphviz
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(to_json(verdicts) + "\n")
-    (folder / "junit.xml").write_text(to_junit(verdicts) + "\n")
+    write_atomic(folder / "results.json", to_json(verdicts) + "\n")
+    write_atomic(folder / "junit.xml", to_junit(verdicts) + "\n")
     svgs: dict[str, str] = {}
     written: dict[str, list[str]] = {}
     draw = graphviz.available()
@@ -333,6 +334,6 @@ def write_out(folder: Path, verdicts: Sequence[Verdict]) -> None:
             except UsageError:
                 draw = False
         for ext, data in texts.items():
-            (folder / f"{s}.{ext}").write_text(data, encoding="utf-8")
+            write_atomic(folder / f"{s}.{ext}", data, encoding="utf-8")
         written[s] = [f"{s}.{ext}" for ext in texts]
-    (folder / "index.html").write_text(page(verdicts, svgs, written), encoding="utf-8")
+    write_atomic(folder / "index.html", page(verdicts, svgs, written), encoding="utf-8")
