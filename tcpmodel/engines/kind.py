@@ -238,8 +238,9 @@ def strengthen(
     answer in time, each candidate is checked on its own, in a fresh solver (non-incremental
     solving keeps Z3's preprocessing, which settles most of these queries at once): first
     with the candidate alone assumed, then with every kept candidate assumed.  A candidate
-    some action breaks, or that no query shows preserved within `ALL_SECONDS`, is dropped
-    (never assumed), and the rounds go on until one drops nothing."""
+    some action breaks, or that no query shows preserved within the time left (`ALL_SECONDS`
+    without a time limit), is dropped (never assumed), and the rounds go on until one drops
+    nothing."""
     kept = list(candidates)
     dropped: list[tuple[Candidate, str]] = []
     s = enc.solver()
@@ -311,7 +312,10 @@ def strengthen(
         if changed:
             continue
         again = [t for t, (r, _) in zip(single, run(single), strict=True) if r != "unsat"]
-        full = [_Task(t.act, assume, t.goal, ALL_SECONDS) for t in again]
+        # The last word on a candidate may take the time left, so that a loaded machine makes
+        # a proof slower, not weaker; without a time limit, `ALL_SECONDS`.
+        limit = ALL_SECONDS if budget.timeout is None else budget.timeout - budget.seconds
+        full = [_Task(t.act, assume, t.goal, max(ALL_SECONDS, limit)) for t in again]
         for t, (r, _) in zip(full, run(full), strict=True):
             if r == "unsat":
                 continue
@@ -319,7 +323,7 @@ def strengthen(
                 f"not inductive: action {labels[t.act]} breaks it where the kept invariants hold"
                 if r == "sat"
                 else f"not shown inductive: no answer for action {labels[t.act]} within "
-                f"{ALL_SECONDS:.0f} s"
+                f"{t.seconds:.0f} s"
             )
             drop(t.goal[0], why)
             changed = True
