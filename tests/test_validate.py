@@ -30,10 +30,6 @@ ROOT = HERE.parent.parent
 # Captures the connection model cannot explain, each for a reason of the model's (see
 # docs/validate.md): the packet where it diverges.
 KNOWN_GAPS = {
-    # Linux accepts the peer's SYN,ACK in a simultaneous open's SYN-RECEIVED and becomes
-    # ESTABLISHED (tcp_validate_incoming); RFC 9293 and the model find it unacceptable and
-    # stay in SYN-RECEIVED, so they never send the data Linux sends next.
-    "simultaneous-open": 6,
     # The passive end's third ACK of a retransmitted FIN (CLOSING, then TIME-WAIT) after
     # its own FIN waited in a slow queue: not explained (see docs/validate.md).
     "simultaneous-close": 15,
