@@ -27,17 +27,6 @@ from mutate import mutants
 
 HERE = Path(__file__).parent / "captures"
 ROOT = HERE.parent.parent
-# Captures the connection model cannot explain, each for a reason of the model's (see
-# docs/validate.md): the packet where it diverges.
-KNOWN_GAPS = {
-    # Linux accepts the peer's SYN,ACK in a simultaneous open's SYN-RECEIVED and becomes
-    # ESTABLISHED (tcp_validate_incoming); RFC 9293 and the model find it unacceptable and
-    # stay in SYN-RECEIVED, so they never send the data Linux sends next.
-    "simultaneous-open": 6,
-    # The passive end's third ACK of a retransmitted FIN (CLOSING, then TIME-WAIT) after
-    # its own FIN waited in a slow queue: not explained (see docs/validate.md).
-    "simultaneous-close": 15,
-}
 SMALL = sorted(p.stem for p in HERE.glob("*.pcap") if p.stem != "many")
 
 
@@ -77,12 +66,6 @@ def _packet(v: Verdict) -> int | None:
 @pytest.mark.parametrize("name", SMALL)
 def test_capture_conforms(name: str, captures: Path, models: Models) -> None:
     (v,) = validate([captures / f"{name}.pcap"], models=models)
-    if name in KNOWN_GAPS and v.verdict != "conforms":
-        # A regenerated capture may not show the difference, or show it elsewhere.
-        assert v.verdict == "diverges"
-        if captures == HERE:
-            assert _packet(v) == KNOWN_GAPS[name]
-        return
     assert v.verdict == "conforms", v.reason
     assert v.trace is not None
     from tcpmodel.models import MODELS
@@ -103,7 +86,7 @@ MUTATED = [
         ),
     )
     for n in SMALL
-    if n not in KNOWN_GAPS and n != "basic6"
+    if n != "basic6"
 ]
 
 

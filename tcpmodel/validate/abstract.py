@@ -229,6 +229,12 @@ def parameters(ab: Abstraction, profile: str, close_mode: str) -> dict[str, Para
             "syn_retries": retries,
             "synack_retries": retries,
             "horizon": 0,
+            # A segment may wait in a queue (a qdisc) across retransmission timeouts: the
+            # host's FIN resent twice while the peer's ACK of it waited is in flight 3 ticks.
+            # Linux has no MSL on this scale (a tick here is an RTO), so the model's MSL is
+            # taken from the capture: one tick more than the most retransmissions of one
+            # segment, at least 2.
+            "msl": max(2, max(retrans.values()) + 1),
         }
     )
     if max(data.values()) > 4:
@@ -254,5 +260,6 @@ def describe(params: Mapping[str, ParamValue]) -> str:
         "b_abort",
         "b_active_open",
         "retries",
+        "msl",
     )
     return ", ".join(f"{k}={params[k]}" for k in keys if k in params)

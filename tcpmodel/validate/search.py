@@ -61,6 +61,10 @@ Seen = tuple[str, Seg | None]
 Binding = tuple[int | None, ...]
 Node = tuple[bytes, Binding]
 Key = tuple[int, Node]
+# A state's successors for one capture point: (ticks, observable steps, silent steps).
+Expansion = tuple[
+    list[tuple[int, bytes]], list[tuple[int, bytes, list[Seen]]], list[tuple[int, bytes]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,12 @@ class Searcher:
                     fields.append((lay.offsets[i] - start, lay.widths[i]))
                 out.append((start, stop, fields))
             self.slots[end] = out
+        # Successors by state: the connections of a capture share one compiled configuration
+        # and pass through mostly the same model states (their numbers are relative to fixed
+        # model ISNs), so each state is expanded once per configuration.
+        self._succ: dict[bytes, list[tuple[int, bytes]]] = {}
+        self._expanded: dict[tuple[str, bytes], Expansion] = {}
+        self._inbound: dict[tuple[str, bytes], list[Seg]] = {}
         self.state_at = {x: system.index[f"{x}.state"] for x in ("a", "b")}
         # Slot bytes -> fields: the same few segments recur in every state (both channels
         # share one record layout).
@@ -138,6 +148,44 @@ class Searcher:
         seq_t = system.variables[system.index["a.iss"]].vtype
         bits = getattr(seq_t, "bits", 32)
         self.mask = (1 << int(bits)) - 1
+
+    def successors(self, s: bytes) -> list[tuple[int, bytes]]:
+        """The compiled model's successors of ``s`` (action index, state), memoized."""
+        got = self._succ.get(s)
+        if got is None:
+            got = self._succ[s] = list(self.c.successors(s))
+        return got
+
+    def expand(self, host: str, s: bytes) -> Expansion:
+        """The successors of ``s`` sorted for the search at ``host``, memoized: ticks, steps
+        the capture sees (with what it sees) and the silent rest."""
+        key = (host, s)
+        got = self._expanded.get(key)
+        if got is None:
+            ticked: list[tuple[int, bytes]] = []
+            observable: list[tuple[int, bytes, list[Seen]]] = []
+            silent: list[tuple[int, bytes]] = []
+            for ai, t in self.successors(s):
+                act = self.acts[ai]
+                if act.tick:
+                    ticked.append((ai, t))
+                    continue
+                outs = self.seen(host, s, ai, t) if act.actor == host else []
+                if outs:
+                    observable.append((ai, t, outs))
+                else:
+                    silent.append((ai, t))
+            got = self._expanded[key] = (ticked, observable, silent)
+        return got
+
+    def inbound(self, host: str, s: bytes) -> list[Seg]:
+        """The segments in flight toward ``host`` in ``s``, decoded (memoized)."""
+        key = (host, s)
+        got = self._inbound.get(key)
+        if got is None:
+            peer = PEER[host]
+            got = self._inbound[key] = [self.decode(sb, peer) for sb in self.segs(s, peer)]
+        return got
 
     def budget_left(self, s: bytes) -> int:
         """Segments the network may still lose in this incarnation."""
@@ -378,7 +426,7 @@ def _closure(
     ticks = min(by_ticks)
     layer: list[Node] = []
     hit = ""
-    succ = sr.c.successors
+    expand = sr.expand
     while True:
         layer += [n for n in by_ticks.pop(ticks, []) if n not in seen]
         seen.update(layer)
@@ -389,16 +437,9 @@ def _closure(
         while q:
             node = q.popleft()
             s, bd = node
-            observable: list[tuple[int, bytes, list[Seen]]] = []
-            for ai, t in succ(s):
-                act = sr.acts[ai]
-                if act.tick:
-                    ticked.append((node, ai, t))
-                    continue
-                outs = sr.seen(host, s, ai, t) if act.actor == host else []
-                if outs:
-                    observable.append((ai, t, outs))
-                    continue
+            ticks_of, observable, silent = expand(host, s)
+            ticked += [(node, ai, t) for ai, t in ticks_of]
+            for ai, t in silent:
                 nxt = (t, bd)
                 if nxt not in seen:
                     seen.add(nxt)
@@ -436,9 +477,8 @@ def _viable(
     one the capture shows later, or be covered by the loss budget left."""
     peer = PEER[host]
     strays = 0
-    for sb in sr.segs(s, peer):
-        syn, ack, fin, rst, seq, ackno, ln, inc = sr.decode(sb, peer)
-        side = 0 if peer == "a" else 1
+    side = 0 if peer == "a" else 1
+    for syn, ack, fin, rst, seq, ackno, ln, inc in sr.inbound(host, s):
         if inc >= incs:
             continue
         mine, theirs = bd[side * incs + inc], bd[(1 - side) * incs + inc]
