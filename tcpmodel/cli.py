@@ -364,12 +364,14 @@ def validate(
 
     One verdict per connection: conforms (exit 0), diverges (exit 1: the first segment no
     execution explains), unknown (exit 3: a bound or the abstraction stopped the search).
-    An unreadable capture is exit 2."""
+    An unreadable capture is exit 2.  Interrupted (SIGINT, SIGTERM), the connections not yet
+    searched are unknown and the verdicts found are printed and written."""
     from tcpmodel import validate as checking
     from tcpmodel.validate import output
 
     try:
-        verdicts = checking.validate(captures, profile, spec)
+        with interrupt.handling() as stop:
+            verdicts = checking.validate(captures, profile, spec, stop=stop)
         if out is not None:
             output.write_out(Path(out), verdicts)
     except TcpModelError as e:

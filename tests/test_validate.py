@@ -191,3 +191,17 @@ def test_exit_code_rule() -> None:
     u = Verdict("f", "c", 1, 1, "unknown")
     d = Verdict("f", "c", 1, 1, "diverges")
     assert exit_code([v]) == 0 and exit_code([v, u]) == 3 and exit_code([u, d]) == 1
+
+
+def test_an_interrupt_keeps_the_verdicts_found(models: Models) -> None:
+    from tcpmodel.interrupt import Interrupt
+
+    stop = Interrupt()
+    first = validate([HERE / "basic.pcap"], models=models, stop=stop)
+    stop.request("SIGINT")
+    rest = validate([HERE / "basic.pcap"], models=models, stop=stop)
+    stop.close()
+    assert [v.verdict for v in first] == ["conforms"]
+    assert [v.verdict for v in rest] == ["unknown"]
+    assert "interrupted (SIGINT)" in rest[0].reason
+    assert exit_code(first + rest) == 3

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from tcpmodel.errors import UsageError
+from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.models.base import ParamValue
@@ -93,9 +94,11 @@ def validate(
     profile: str = "linux",
     spec: str | None = None,
     models: Models | None = None,
+    stop: Interrupt | None = None,
 ) -> list[Verdict]:
     """One verdict per connection of every capture in ``paths`` (`CaptureError`: unreadable);
-    ``models`` keeps compiled models between calls."""
+    ``models`` keeps compiled models between calls.  Once ``stop`` is requested, each
+    connection not yet searched is `unknown` (interrupted), and the verdicts found are kept."""
     import time
 
     if profile not in PROFILES:
@@ -108,6 +111,20 @@ def validate(
         from tcpmodel.validate.capture import connections
 
         for conn in connections(packets):
+            if stop is not None and stop.requested:
+                reason = f"interrupted ({stop.cause}) before this connection was searched"
+                out.append(
+                    Verdict(
+                        str(path),
+                        conn.name,
+                        conn.incarnations,
+                        len(conn.packets),
+                        "unknown",
+                        reason,
+                        conn=conn,
+                    )
+                )
+                continue
             t0 = time.perf_counter()
             v = _validate(str(path), conn, profile, overrides, models)
             v.seconds = time.perf_counter() - t0
