@@ -23,7 +23,7 @@ from rich.table import Table
 from tcpmodel import interrupt, parallel, report
 from tcpmodel import proofs as proof_files
 from tcpmodel.check import ENGINES, Options, check_spec
-from tcpmodel.engines.explicit import Bounds, Progress
+from tcpmodel.engines.explicit import Bounds, Progress, default_jobs
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.files import write_atomic
 from tcpmodel.models import MODELS
@@ -142,7 +142,7 @@ def main() -> None:
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
-    default=parallel.default_jobs,
+    default=default_jobs,
     show_default="the number of cores",
     help="Configurations checked at once, in worker processes (1: in this process).",
 )

@@ -30,7 +30,6 @@ import contextlib
 import ctypes
 import dataclasses
 import multiprocessing
-import os
 import queue
 import signal
 import threading
@@ -54,14 +53,6 @@ ProgressTo = Callable[[str, Progress | None], None]
 
 _PR_SET_PDEATHSIG = 1
 RELAY_S = 0.1  # how often a worker looks at the parent's stop flag
-
-
-def default_jobs() -> int:
-    """The number of cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,14 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def default_jobs() -> int:
+    """The number of cores this process may run on (worker processes, solver threads)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def explore(
     system: System,
     properties: Sequence[Property],

@@ -26,7 +26,6 @@ preserved, so no reachable state is bad (`implied`).
 
 from __future__ import annotations
 
-import os
 import queue
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 import z3
 
 from tcpmodel.engines.bmc import BaseCase, bad_of, depth_bound, threshold
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, rss_mb
+from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, default_jobs, rss_mb
 from tcpmodel.engines.symbolic import (
     NO_BOUNDS,
     Budget,
@@ -91,14 +90,6 @@ BATCH_SECONDS = 10.0
 SELF_SECONDS = 3.0
 ALL_SECONDS = 120.0
 COFACTOR_SECONDS = 30.0
-
-
-def default_jobs() -> int:
-    """Solver threads for `strengthen`: the cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, slots=True)
