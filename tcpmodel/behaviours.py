@@ -30,6 +30,7 @@ Every trace is replayed by `tcpmodel.semantics.replay` before it is returned.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -231,6 +232,9 @@ def explore_behaviours(
         if left is not None and left <= 0:
             reason = f"time limit {bounds.timeout:g} s reached"
             break
+        if bounds.interrupt is not None and bounds.interrupt.requested:
+            reason = f"interrupted by {bounds.interrupt.cause}"
+            break
         n = min(MAX_PREDICATES, len(pending))
         groups = [pending[i::n] for i in range(n)]
         props = [
@@ -242,7 +246,7 @@ def explore_behaviours(
         outcomes, st = run(
             system,
             props,
-            Bounds(bounds.max_depth, bounds.max_states, left, bounds.max_memory_mb),
+            dataclasses.replace(bounds, timeout=left),
             progress,
             compiled,
         )
@@ -293,7 +297,7 @@ def _prefix(
     outcomes, st = explore(
         system,
         props,
-        Bounds(bounds.max_depth, limit, bounds.timeout, bounds.max_memory_mb),
+        dataclasses.replace(bounds, max_states=limit),
         compiled=c,
     )
     acc.states, acc.transitions, acc.depth = st.states, st.transitions, st.depth

@@ -20,6 +20,13 @@ strategy that wins for some secrets only is a lucky guess, and the verdict is ``
 its reason naming the best strategy and how many secrets it wins.  Only the explorers
 (``explicit``, ``native``) decide it; the symbolic engines answer ``unknown`` and say so.
 
+One configuration's failure is not the run's: each engine run is guarded (`_guarded`).  A Z3
+exception or a `MemoryError` gives its properties ``unknown`` with the reason; a `NativeError`
+(the native engine cannot compile or hold this system) hands the run to the Python explorer
+with the bounds left, each reason saying so.  A `ReplayError` (a trace the semantics rejects)
+and the model's own errors propagate.  An interrupt (``Bounds.interrupt``) stops the engine
+running as a bound does, and every run not yet started is ``unknown``, `NOT_STARTED`.
+
 A configuration's ``[[invariant]]`` formulas go to ``kind``, which checks them first and
 assumes only those it keeps; the reason of every proof says which it used (`used_invariants`).
 """
@@ -32,14 +39,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import z3
+
 from tcpmodel.engines import native
 from tcpmodel.engines.bmc import bmc
 from tcpmodel.engines.chc import chc
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, explore
+from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, explore, interrupted
 from tcpmodel.engines.kind import kind
 from tcpmodel.engines.lasso import lasso_bmc
 from tcpmodel.engines.liveness import check_ltl
-from tcpmodel.errors import UsageError
+from tcpmodel.errors import NativeError, UsageError
 from tcpmodel.formula import Property
 from tcpmodel.kernel import expr as E
 from tcpmodel.kernel.cgen import MAX_PREDICATES
@@ -48,7 +57,7 @@ from tcpmodel.kernel.system import System, Value, Variable
 from tcpmodel.kernel.types import EnumType, show
 from tcpmodel.results import Outcome, Result, Stats, Trace
 from tcpmodel.semantics import replay
-from tcpmodel.spec import Configuration, Spec
+from tcpmodel.spec import Check, Configuration, Spec
 
 ENGINES = ("auto", "explicit", "native", "bmc", "kind", "chc")
 
@@ -69,7 +78,7 @@ RUNS: dict[str, Engine] = {
 def auto_proof_bounds(b: Bounds) -> Bounds:
     """Bounds for the proof attempt of ``auto``: the user's, with a 60 s time limit and
     k <= 20 when none is given."""
-    return Bounds(b.max_depth or 20, None, b.timeout or 60.0, b.max_memory_mb)
+    return Bounds(b.max_depth or 20, None, b.timeout or 60.0, b.max_memory_mb, b.interrupt)
 
 
 def resolve(engine: str) -> str:
@@ -104,7 +113,11 @@ def with_spec_bounds(given: Bounds, own: Bounds) -> Bounds:
         given.max_states or own.max_states,
         given.timeout or own.timeout,
         given.max_memory_mb or own.max_memory_mb,
+        given.interrupt,
     )
+
+
+NOT_STARTED = "interrupted before it started"
 
 
 def check_spec(
@@ -122,64 +135,17 @@ def check_spec(
         if not idx:
             continue
         label = spec.name if cfg.variant is None else f"{spec.name}/{cfg.variant}"
-        compiled = Compiled(cfg.system)
         on_progress = None if progress is None else (lambda p, lab=label: progress(lab, p))
         checks = [cfg.checks[i] for i in idx]
-        # LTL properties go to the explicit liveness checker (under the configuration's
-        # fairness); always/reachable ones to the chosen engine, all in one run each.
-        safety = [c.prop for c in checks if c.prop.kind in ("always", "reachable")]
-        live = [c.prop for c in checks if c.prop.kind == "ltl"]
-        games = [c.prop for c in checks if c.prop.kind == "exists_forall"]
-        outcomes: dict[str, Outcome] = {}
-        stats_of: dict[str, tuple[Stats, str]] = {}
-        if safety:
-            if engine == "kind" and cfg.invariants:
-                got, stats = kind(
-                    cfg.system, safety, options.bounds, on_progress, compiled, cfg.invariants
-                )
-                got = {n: _say_invariants(o) for n, o in got.items()}
-            else:
-                got, stats = RUNS[engine](cfg.system, safety, options.bounds, on_progress, compiled)
-            outcomes.update(got)
-            stats_of.update({p.name: (stats, engine) for p in safety})
-            if options.engine == "auto":
-                # The explorer could not settle a `holds` expectation (a bound stopped it):
-                # try to prove it by k-induction, within the same time limit.
-                open_ = [
-                    c.prop
-                    for c in checks
-                    if c.prop.kind == "always"
-                    and c.expect == "holds"
-                    and got[c.prop.name].verdict == "unknown"
-                ]
-                if open_:
-                    tried, kstats = kind(
-                        cfg.system,
-                        open_,
-                        auto_proof_bounds(options.bounds),
-                        on_progress,
-                        invariants=cfg.invariants,
-                    )
-                    if cfg.invariants:
-                        tried = {n: _say_invariants(o) for n, o in tried.items()}
-                    for name, o in tried.items():
-                        if o.verdict in ("proved", "holds", "violated"):
-                            outcomes[name] = o
-                            stats_of[name] = (kstats, "kind")
-        if live:
-            # --engine bmc: lasso-shaped BMC (finds violations only); otherwise explicit.
-            check_live = lasso_bmc if engine == "bmc" else check_ltl
-            got, stats = check_live(
-                cfg.system, live, options.bounds, on_progress, compiled, cfg.fairness
+        compiled: Compiled | None = None
+        if interrupted(options.bounds):  # not even compiled: the user is waiting
+            outcomes = {c.prop.name: Outcome("unknown", reason=NOT_STARTED) for c in checks}
+            stats_of = {c.prop.name: (Stats(), engine) for c in checks}
+        else:
+            compiled = Compiled(cfg.system)
+            outcomes, stats_of = _check_configuration(
+                cfg, compiled, checks, engine, options, on_progress
             )
-            outcomes.update(got)
-            used = "bmc" if engine == "bmc" else "explicit"
-            stats_of.update({p.name: (stats, used) for p in live})
-        for game in games:
-            outcomes[game.name], gstats = check_exists_forall(
-                cfg.system, game, engine, options.bounds, on_progress, compiled
-            )
-            stats_of[game.name] = (gstats, engine)
         for c in checks:
             o = outcomes[c.prop.name]
             stats, used = stats_of[c.prop.name]
@@ -201,6 +167,141 @@ def check_spec(
                 )
             )
     return results
+
+
+Outcomes = tuple[dict[str, Outcome], Stats]
+
+
+def _check_configuration(
+    cfg: Configuration,
+    compiled: Compiled,
+    checks: Sequence[Check],
+    engine: str,
+    options: Options,
+    on_progress: ProgressFn | None,
+) -> tuple[dict[str, Outcome], dict[str, tuple[Stats, str]]]:
+    """The outcome of each of ``checks`` on ``cfg``, with the statistics and the name of the
+    engine that gave it.  Each engine run is `_guarded`: its failure, or an interrupt before
+    it starts, gives its properties ``unknown`` with the reason."""
+    bounds = options.bounds
+    # LTL properties go to the explicit liveness checker (under the configuration's
+    # fairness); always/reachable ones to the chosen engine, all in one run each.
+    safety = [c.prop for c in checks if c.prop.kind in ("always", "reachable")]
+    live = [c.prop for c in checks if c.prop.kind == "ltl"]
+    games = [c.prop for c in checks if c.prop.kind == "exists_forall"]
+    outcomes: dict[str, Outcome] = {}
+    stats_of: dict[str, tuple[Stats, str]] = {}
+    if safety:
+
+        def run_safety(name: str, b: Bounds) -> Outcomes:
+            if name == "kind" and cfg.invariants:
+                got, stats = kind(cfg.system, safety, b, on_progress, compiled, cfg.invariants)
+                return {n: _say_invariants(o) for n, o in got.items()}, stats
+            return RUNS[name](cfg.system, safety, b, on_progress, compiled)
+
+        got, stats, used = _guarded(engine, run_safety, safety, bounds)
+        outcomes.update(got)
+        stats_of.update({p.name: (stats, used) for p in safety})
+        if options.engine == "auto" and not interrupted(bounds):
+            # The explorer could not settle a `holds` expectation (a bound stopped it):
+            # try to prove it by k-induction, within the same time limit.
+            open_ = [
+                c.prop
+                for c in checks
+                if c.prop.kind == "always"
+                and c.expect == "holds"
+                and got[c.prop.name].verdict == "unknown"
+            ]
+            if open_:
+
+                def run_kind(name: str, b: Bounds) -> Outcomes:
+                    del name
+                    tried, kstats = kind(
+                        cfg.system,
+                        open_,
+                        auto_proof_bounds(b),
+                        on_progress,
+                        invariants=cfg.invariants,
+                    )
+                    if cfg.invariants:
+                        tried = {n: _say_invariants(o) for n, o in tried.items()}
+                    return tried, kstats
+
+                tried, kstats, _ = _guarded("kind", run_kind, open_, bounds)
+                for name, o in tried.items():
+                    if o.verdict in ("proved", "holds", "violated"):
+                        outcomes[name] = o
+                        stats_of[name] = (kstats, "kind")
+    if live:
+        # --engine bmc: lasso-shaped BMC (finds violations only); otherwise explicit.
+        live_engine = "bmc" if engine == "bmc" else "explicit"
+
+        def run_live(name: str, b: Bounds) -> Outcomes:
+            check_live = lasso_bmc if name == "bmc" else check_ltl
+            return check_live(cfg.system, live, b, on_progress, compiled, cfg.fairness)
+
+        got, stats, used = _guarded(live_engine, run_live, live, bounds)
+        outcomes.update(got)
+        stats_of.update({p.name: (stats, used) for p in live})
+    for game in games:
+
+        def run_game(name: str, b: Bounds, game: Property = game) -> Outcomes:
+            o, st = check_exists_forall(cfg.system, game, name, b, on_progress, compiled)
+            return {game.name: o}, st
+
+        got, gstats, used = _guarded(engine, run_game, [game], bounds)
+        outcomes.update(got)
+        stats_of[game.name] = (gstats, used)
+    return outcomes, stats_of
+
+
+def _guarded(
+    engine: str,
+    run: Callable[[str, Bounds], Outcomes],
+    props: Sequence[Property],
+    bounds: Bounds,
+) -> tuple[dict[str, Outcome], Stats, str]:
+    """``run(engine, bounds)``, its outcomes, statistics and engine, with one configuration's
+    failure kept to it: an interrupt before it starts, a Z3 exception or running out of
+    memory gives ``props`` ``unknown`` with the reason; the native engine's failure
+    (`NativeError`: no gcc, gcc failed, a value beyond 64 bits) hands the run to the Python
+    explorer with the bounds left, saying so in every reason.  `ReplayError` and the model's
+    own errors are not failures of an engine and are raised."""
+
+    def unknown(reason: str) -> tuple[dict[str, Outcome], Stats, str]:
+        return {p.name: Outcome("unknown", reason=reason) for p in props}, Stats(), engine
+
+    if interrupted(bounds):
+        return unknown(NOT_STARTED)
+    start = time.monotonic()
+    try:
+        got, stats = run(engine, bounds)
+        return got, stats, engine
+    except NativeError as e:
+        failed = f"the native engine failed ({e})"
+        if interrupted(bounds):  # gcc may have been stopped by the same Ctrl-C
+            return unknown(f"{NOT_STARTED} ({failed})")
+        left = _remaining(bounds, 0, time.monotonic() - start)
+        if left is None:
+            return unknown(f"{failed}; no time left for the Python explorer")
+        fallback = _guarded("explicit", run, props, left)
+        note = f"{failed}; checked by the Python explorer"
+        return (
+            {n: _noted(o, note) for n, o in fallback[0].items()},
+            fallback[1],
+            fallback[2],
+        )
+    except MemoryError:
+        return unknown(
+            f"out of memory in the {engine} engine (MemoryError); lower --max-memory so that "
+            "the bound stops the search first, or check fewer properties"
+        )
+    except z3.Z3Exception as e:
+        return unknown(f"Z3 failed in the {engine} engine: {e}")
+
+
+def _noted(o: Outcome, note: str) -> Outcome:
+    return dataclasses.replace(o, reason=f"{note}; {o.reason}" if o.reason else note)
 
 
 def check_exists_forall(
@@ -263,6 +364,10 @@ def check_exists_forall(
                 for k, (strat, sec) in enumerate(pairs)
             ]
             left = _remaining(bounds, totals.states, time.monotonic() - start)
+            if interrupted(bounds):
+                stop = stop or NOT_STARTED
+                totals = dataclasses.replace(totals, complete=False)
+                break
             if left is None:
                 stop = stop or "a bound was reached before every strategy was explored"
                 totals = dataclasses.replace(totals, complete=False)
@@ -299,7 +404,7 @@ def _remaining(bounds: Bounds, states: int, seconds: float) -> Bounds | None:
     timeout = None if bounds.timeout is None else bounds.timeout - seconds
     if (max_states is not None and max_states <= 0) or (timeout is not None and timeout <= 0):
         return None
-    return Bounds(bounds.max_depth, max_states, timeout, bounds.max_memory_mb)
+    return Bounds(bounds.max_depth, max_states, timeout, bounds.max_memory_mb, bounds.interrupt)
 
 
 def _game_verdict(

@@ -1,15 +1,19 @@
 """The command line: parse and validate, call one function, print, choose the exit code.
 
 Exit codes: 0 every expectation met; 1 a definite verdict missed its expectation; 2 a usage or
-spec error (one line on stderr, no traceback); 3 a verdict is ``unknown`` (a bound was reached).
+spec error (one line on stderr, no traceback); 3 a verdict is ``unknown`` (a bound was reached,
+an engine failed on a configuration) or the run was interrupted (`tcpmodel.interrupt`: what was
+found is reported and written); 128 + the signal's number after a second SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -17,11 +21,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from tcpmodel import interrupt, parallel, report
 from tcpmodel import proofs as proof_files
-from tcpmodel import report
 from tcpmodel.check import ENGINES, Options, check_spec
-from tcpmodel.engines.explicit import Bounds, Progress
+from tcpmodel.engines.explicit import Bounds, Progress, default_jobs
 from tcpmodel.errors import TcpModelError, UsageError
+from tcpmodel.files import write_atomic
 from tcpmodel.models import MODELS
 from tcpmodel.results import Result
 from tcpmodel.spec import Configuration, Spec, load, spec_files
@@ -39,28 +44,49 @@ def _default_memory_mb() -> int:
 
 
 class _Progress:
-    """Progress lines on stderr: at most one a second, overwritten in place on a terminal."""
+    """Progress lines on stderr: at most one a second per exploration; on a terminal one line,
+    overwritten in place, showing every exploration running (worker processes run several)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.dirty = False
+        self.active: dict[str, str] = {}
 
-    def __call__(self, label: str, p: Progress) -> None:
+    def __call__(self, label: str, p: Progress | None) -> None:
+        if p is None:  # that exploration is over
+            self.active.pop(label, None)
+            return
         line = (
             f"{label}: {p.states:,} states, depth {p.depth}, {p.rate:,.0f} states/s, "
             f"{p.seconds:.1f} s"
         )
         if self.tty:
-            sys.stderr.write("\r" + line.ljust(79))
+            self.active[label] = f"{label}: {p.states:,} states d{p.depth}"
+            width = max(20, shutil.get_terminal_size().columns - 1)
+            text = line if len(self.active) == 1 else " | ".join(self.active.values())
+            text = text[:width]
+            sys.stderr.write("\r" + text.ljust(min(79, width)))
             self.dirty = True
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
     def done(self) -> None:
+        self.active.clear()
         if self.dirty:
             sys.stderr.write("\n")
             self.dirty = False
+
+
+def _say(progress: _Progress | None) -> Callable[[str], None]:
+    """How the interrupt handler speaks: a line on stderr, after the progress line."""
+
+    def say(line: str) -> None:
+        lead = "\n" if progress is not None and progress.dirty else ""
+        sys.stderr.write(lead + line + "\n")
+        sys.stderr.flush()
+
+    return say
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,6 +142,14 @@ def main() -> None:
     metavar="DIR",
     help="Write a proof artefact to DIR for each property kind or chc proves.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=default_jobs,
+    show_default="the number of cores",
+    help="Configurations checked at once, in worker processes (1: in this process).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def check(
     paths: Sequence[str],
@@ -128,44 +162,49 @@ def check(
     fmt: str,
     out: str,
     proofs_dir: str | None,
+    jobs: int,
     quiet: bool,
 ) -> None:
     """Check every property of the specs in PATHS (files or folders of *.toml)."""
-    specs = _load_all(paths)
-    only = frozenset(props) if props else None
-    if only is not None:
-        known = {c.prop.name for s in specs for cfg in s.configurations for c in cfg.checks}
-        missing = sorted(only - known)
-        if missing:
-            _fail(
-                UsageError(
-                    f"--property {missing[0]}: no spec here has this property; "
-                    f"known: {', '.join(sorted(known))}"
-                )
-            )
     if proofs_dir is not None and engine not in (*proof_files.ENGINES, "auto"):
         _fail(UsageError(f"--proofs needs --engine kind, chc or auto (they prove), not {engine}"))
-    options = Options(engine, Bounds(max_depth, max_states, timeout, max_memory), only)
     progress = None if quiet else _Progress()
     results: list[Result] = []
-    try:
-        for s in specs:
-            got = check_spec(s, options, progress)
-            results += got
-            if progress is not None:
-                progress.done()
-            if proofs_dir is not None:
-                _write_proofs(s, got, Path(proofs_dir), quiet)
-    except TcpModelError as e:
-        _fail(e)
-    _write_out(Path(out), results)
-    if fmt == "json":
-        click.echo(report.to_json(results))
-    elif fmt == "junit":
-        click.echo(report.to_junit(results))
-    else:
-        _print_text(results)
-    sys.exit(report.exit_code(results))
+    # From here on SIGINT and SIGTERM stop the run at its next safe point (specs interrupted
+    # while loading are still loaded, so that their properties are reported unknown).
+    with interrupt.handling(_say(progress)) as stop:
+        specs = _load_all(paths)
+        only = frozenset(props) if props else None
+        if only is not None:
+            known = {c.prop.name for s in specs for cfg in s.configurations for c in cfg.checks}
+            missing = sorted(only - known)
+            if missing:
+                _fail(
+                    UsageError(
+                        f"--property {missing[0]}: no spec here has this property; "
+                        f"known: {', '.join(sorted(known))}"
+                    )
+                )
+        bounds = Bounds(max_depth, max_states, timeout, max_memory, stop)
+        options = Options(engine, bounds, only)
+        try:
+            for s, got in parallel.check_all(specs, options, progress, jobs):
+                results += got
+                if progress is not None:
+                    progress.done()
+                if proofs_dir is not None:
+                    _write_proofs(s, got, Path(proofs_dir), quiet)
+        except TcpModelError as e:
+            _fail(e)
+        cause = stop.cause if stop.requested else ""
+        _write_out(Path(out), results, cause)
+        if fmt == "json":
+            click.echo(report.to_json(results, cause))
+        elif fmt == "junit":
+            click.echo(report.to_junit(results))
+        else:
+            _print_text(results, cause)
+    sys.exit(report.exit_code(results, bool(cause)))
 
 
 @main.command(name="list")
@@ -300,6 +339,58 @@ def render(
     click.echo(f"{r.spec} {r.case_name}: {r.verdict}, {len(r.trace) - 1} steps: wrote {path}")
 
 
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option(
+    "--profile",
+    type=click.Choice(["linux", "rfc9293"]),
+    default="linux",
+    show_default=True,
+    help="The connection model's parameter profile (linux: the Linux behaviours).",
+)
+@click.option("--spec", metavar="SPEC", help="A connection spec whose parameters override.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder for each connection's .svg/.dot/.txt/.json, results.json, junit.xml, index.html.",
+)
+def validate(
+    captures: Sequence[str], profile: str, spec: str | None, fmt: str, out: str | None
+) -> None:
+    """Check packet captures (pcap, pcapng) against the connection model.
+
+    One verdict per connection: conforms (exit 0), diverges (exit 1: the first segment no
+    execution explains), unknown (exit 3: a bound or the abstraction stopped the search).
+    An unreadable capture is exit 2.  Interrupted (SIGINT, SIGTERM), the connections not yet
+    searched are unknown and the verdicts found are printed and written."""
+    from tcpmodel import validate as checking
+    from tcpmodel.validate import output
+
+    try:
+        with interrupt.handling() as stop:
+            verdicts = checking.validate(captures, profile, spec, stop=stop)
+        if out is not None:
+            output.write_out(Path(out), verdicts)
+    except TcpModelError as e:
+        _fail(e)
+    except OSError as e:
+        _fail(UsageError(f"--out {out}: cannot write: {e.strerror}"))
+    if fmt == "json":
+        click.echo(output.to_json(verdicts))
+    elif fmt == "junit":
+        click.echo(output.to_junit(verdicts))
+    else:
+        click.echo(output.text(verdicts), nl=False)
+    sys.exit(checking.exit_code(verdicts))
+
+
 DIAGRAM_FORMATS = ("svg", "png", "dot")
 
 
@@ -414,19 +505,23 @@ def proofs_group() -> None:
     metavar="S",
     help="Seconds for each proof's re-run.",
 )
-def proofs_verify(paths: Sequence[str], timeout: float | None) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def proofs_verify(paths: Sequence[str], timeout: float | None, quiet: bool) -> None:
     """Check that each artefact still matches its spec and model, and prove it again.
 
     Default DIR: proofs/.  Exit 0 when every artefact verifies, 1 when a spec or model
-    changed or a proof fails again, 2 when an artefact file is malformed."""
-    try:
-        found = [proof_files.load(p) for p in proof_files.artefact_files(paths or ["proofs"])]
-    except TcpModelError as e:
-        _fail(e)
-    checked = proof_files.verify_all(found, timeout)
+    changed or a proof fails again, 2 when an artefact file is malformed, 3 when SIGINT or
+    SIGTERM stopped it first (the artefacts not yet proved again are reported unknown)."""
+    with interrupt.handling() as stop:
+        try:
+            found = [proof_files.load(p) for p in proof_files.artefact_files(paths or ["proofs"])]
+        except TcpModelError as e:
+            _fail(e)
+        say = None if quiet else lambda line: click.echo(line, err=True)
+        checked = proof_files.verify_all(found, timeout, stop, say)
     t = Table("artefact", "engine", "recorded", "now", "", "s")
     for v in checked:
-        mark = "ok" if v.status == "ok" else "FAIL"
+        mark = {"ok": "ok", "interrupted": "UNKNOWN"}.get(v.status, "FAIL")
         t.add_row(
             str(v.artefact.path),
             v.artefact.engine,
@@ -437,13 +532,18 @@ def proofs_verify(paths: Sequence[str], timeout: float | None) -> None:
         )
     console = _console()
     console.print(t)
-    bad = [v for v in checked if v.status != "ok"]
+    bad = [v for v in checked if v.status in ("changed", "failed")]
     for v in bad:
         console.print(f"FAIL {v.artefact.path}: {v.why}", markup=False, soft_wrap=True)
+    open_ = [v for v in checked if v.status == "interrupted"]
+    for v in open_:
+        console.print(f"UNKNOWN {v.artefact.path}: {v.why}", markup=False, soft_wrap=True)
+    ok = len(checked) - len(bad) - len(open_)
     console.print(
-        f"\n{len(checked)} artefacts: {len(checked) - len(bad)} verified, {len(bad)} failed"
+        f"\n{len(checked)} artefacts: {ok} verified, {len(bad)} failed"
+        + (f", {len(open_)} not verified (interrupted by {stop.cause})" if open_ else "")
     )
-    sys.exit(1 if bad else 0)
+    sys.exit(1 if bad else 3 if stop.requested else 0)
 
 
 @main.command()
@@ -528,10 +628,7 @@ def _image(dot_text: str, fmt: str, path: Path) -> bytes:
 
 def _write(path: Path, data: str | bytes) -> None:
     try:
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data)
+        write_atomic(path, data)
     except OSError as e:
         _fail(UsageError(f"{path}: cannot write: {e.strerror}"))
 
@@ -548,18 +645,20 @@ def _fail(e: Exception) -> NoReturn:
     sys.exit(2)
 
 
-def _write_out(folder: Path, results: Sequence[Result]) -> None:
-    """results.json, junit.xml, each trace as .svg/.dot/.txt/.json, and index.html.
+def _write_out(folder: Path, results: Sequence[Result], interrupted: str = "") -> None:
+    """results.json, junit.xml, each trace as .svg/.dot/.txt/.json, and index.html, each
+    written atomically (a killed run leaves complete files only).
 
     Without a working Graphviz the .svg files are skipped with one warning on stderr; the
-    page says so and links only the files written.
+    page says so and links only the files written.  ``interrupted``: the signal that stopped
+    the run, said in results.json and the page.
     """
     from tcpmodel.render import graphviz, html
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "results.json").write_text(report.to_json(results) + "\n")
-        (folder / "junit.xml").write_text(report.to_junit(results) + "\n")
+        write_atomic(folder / "results.json", report.to_json(results, interrupted) + "\n")
+        write_atomic(folder / "junit.xml", report.to_junit(results) + "\n")
         files: dict[str, list[str]] = {}
         svgs: dict[str, str] = {}
         svg_error = "" if graphviz.available() else graphviz.INSTALL.split(";")[0]
@@ -577,7 +676,7 @@ def _write_out(folder: Path, results: Sequence[Result]) -> None:
             if "svg" not in texts:  # an older run's diagram would not match this trace
                 (folder / f"{stem}.svg").unlink(missing_ok=True)
             for ext, data in texts.items():
-                (folder / f"{stem}.{ext}").write_text(data, encoding="utf-8")
+                write_atomic(folder / f"{stem}.{ext}", data)
             files[stem] = [f"{stem}.{ext}" for ext in texts]
         if svg_error and files:
             click.echo(
@@ -591,8 +690,9 @@ def _write_out(folder: Path, results: Sequence[Result]) -> None:
             svgs,
             downloads=("results.json", "junit.xml"),
             svg_missing=svg_error or html.NO_SVG,
+            interrupted=interrupted,
         )
-        (folder / "index.html").write_text(page, encoding="utf-8")
+        write_atomic(folder / "index.html", page)
     except OSError as e:
         _fail(UsageError(f"--out {folder}: cannot write results: {e.strerror}"))
 
@@ -624,7 +724,7 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def _print_text(results: Sequence[Result]) -> None:
+def _print_text(results: Sequence[Result], interrupted: str = "") -> None:
     console = _console()
     t = Table("spec", "variant", "property", "expect", "verdict", "", "states", "depth", "s")
     for r in results:
@@ -652,6 +752,12 @@ def _print_text(results: Sequence[Result]) -> None:
     console.print(
         f"\n{s['results']} results: {s['met']} met, {s['unmet']} unmet, {s['unknown']} unknown"
     )
+    if interrupted:
+        console.print(
+            f"interrupted by {interrupted}: partial results; every verdict above that is not "
+            "unknown was decided before the interrupt",
+            markup=False,
+        )
 
 
 @main.command(name="diff")
@@ -708,24 +814,23 @@ def diff_(
 
     A design is a spec file, or SPEC:VARIANT for one of its variants.  Exit 0 when nothing
     changed, 1 when a verdict or a reachable step differs, 2 on bad input, 3 when a bound
-    stopped a search before anything definite changed."""
+    stopped a search (or SIGINT, SIGTERM) before anything definite changed."""
     import json
 
     from tcpmodel.diff import diff, parse_design, to_json, to_text
 
-    progress = None
-    if not quiet:
-        shown = _Progress()
-
-        def progress(p: Progress) -> None:
-            shown("diff", p)
-
+    shown = None if quiet else _Progress()
+    progress = None if shown is None else functools.partial(shown, "diff")
     try:
         a, b = parse_design(design_a), parse_design(design_b)
-        d = diff(a, b, engine, Bounds(max_depth, max_states, timeout, max_memory), progress)
+        # Interrupted, the searches stop at their next safe point: what was decided stays,
+        # the rest is unknown (exit 3 unless a difference was already found).
+        with interrupt.handling(_say(shown)) as stop:
+            bounds = Bounds(max_depth, max_states, timeout, max_memory, stop)
+            d = diff(a, b, engine, bounds, progress)
     except TcpModelError as e:
         _fail(e)
-    if not quiet:
+    if shown is not None:
         shown.done()
     if out is not None:
         _write_diff_ladders(Path(out), d, quiet)

@@ -30,3 +30,8 @@ class UsageError(TcpModelError, ValueError):
 
 class ReplayError(TcpModelError, AssertionError):
     """A trace does not replay through the concrete semantics: an internal soundness failure."""
+
+
+class NativeError(UsageError):
+    """The native engine cannot check this system (no gcc, gcc failed, a value beyond its 64
+    bits, too many properties, no memory for its tables); the Python explorer can."""

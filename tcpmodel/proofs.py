@@ -41,7 +41,7 @@ import datetime
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -49,10 +49,12 @@ from typing import Any, Literal
 import z3
 
 import tcpmodel
-from tcpmodel.check import Options, check_spec, used_invariants
+from tcpmodel.check import NOT_STARTED, Options, check_spec, used_invariants
 from tcpmodel.engines.explicit import Bounds
 from tcpmodel.errors import TcpModelError
+from tcpmodel.files import write_atomic
 from tcpmodel.formula import Property
+from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel.expr import Const, Expr, Op, Var
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import EnumType, Sort
@@ -210,7 +212,7 @@ def artefacts(spec: Spec, results: Sequence[Result], folder: Path) -> list[Artef
 
 def save(a: Artefact) -> None:
     a.path.parent.mkdir(parents=True, exist_ok=True)
-    a.path.write_text(json.dumps(a.to_json(), indent=2) + "\n", encoding="utf-8")
+    write_atomic(a.path, json.dumps(a.to_json(), indent=2) + "\n")
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -330,13 +332,15 @@ def load(path: Path) -> Artefact:
 
 # -- verifying ------------------------------------------------------------------------------
 
-Status = Literal["ok", "changed", "failed"]
+Status = Literal["ok", "changed", "failed", "interrupted"]
 
 
 @dataclass(frozen=True, slots=True)
 class Verification:
     """What `verify` found: ``ok``; ``changed`` (spec, model or property differ from the
-    recorded ones: not re-run); ``failed`` (re-run and not proved again). ``why`` says what."""
+    recorded ones: not re-run); ``failed`` (re-run and not proved again); ``interrupted``
+    (the run was interrupted before the proof went through again: not known). ``why`` says
+    what."""
 
     artefact: Artefact
     status: Status
@@ -350,14 +354,25 @@ def verify(a: Artefact, timeout: float | None = None) -> Verification:
     return verify_all([a], timeout)[0]
 
 
-def verify_all(found: Sequence[Artefact], timeout: float | None = None) -> list[Verification]:
+def verify_all(
+    found: Sequence[Artefact],
+    timeout: float | None = None,
+    interrupt: Interrupt | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Verification]:
     """`verify` for each artefact, in order; artefacts of one configuration proved by one run
     (same engine, depth bound and invariants, e.g. two properties kind proved together) are
-    proved again by one run."""
+    proved again by one run.  Once ``interrupt`` is requested, the proof running stops and
+    every artefact not yet proved again is ``interrupted``.  ``progress`` is told of each
+    proof run as it starts."""
     out: dict[int, Verification] = {}
     groups: dict[tuple[object, ...], list[tuple[int, Artefact, Spec, Configuration]]] = {}
+    loaded: dict[Path, Spec] = {}
     for n, a in enumerate(found):
-        got = _unchanged(a)
+        if interrupt is not None and interrupt.requested:
+            out[n] = Verification(a, "interrupted", NOT_STARTED)
+            continue
+        got = _unchanged(a, loaded)
         if isinstance(got, Verification):
             out[n] = got
             continue
@@ -365,18 +380,26 @@ def verify_all(found: Sequence[Artefact], timeout: float | None = None) -> list[
         key = (str(a.spec_path()), a.variant, a.engine, a.k, invs)
         groups.setdefault(key, []).append((n, a, spec, dataclasses.replace(cfg, invariants=invs)))
     for members in groups.values():
-        out.update(_rerun(members, timeout))
+        if progress is not None and not (interrupt is not None and interrupt.requested):
+            a = members[0][1]
+            names = ", ".join(m[1].property for m in members)
+            progress(f"proving again with {a.engine}: {a.spec} {a.variant or 'base'}: {names}")
+        out.update(_rerun(members, timeout, interrupt))
     return [out[n] for n in range(len(found))]
 
 
-def _unchanged(a: Artefact) -> Verification | tuple[Spec, Configuration, tuple[Property, ...]]:
-    """What changed since ``a`` was written (a `Verification`), or what to prove it with."""
+def _unchanged(
+    a: Artefact, loaded: dict[Path, Spec]
+) -> Verification | tuple[Spec, Configuration, tuple[Property, ...]]:
+    """What changed since ``a`` was written (a `Verification`), or what to prove it with;
+    ``loaded`` keeps the specs already loaded, by path."""
     spec_path = a.spec_path()
     if not spec_path.is_file():
         return Verification(a, "changed", f"spec file {spec_path} no longer exists")
     spec_hash = file_sha256(spec_path)
     try:
-        spec = load_spec(spec_path)
+        spec = loaded.get(spec_path) or load_spec(spec_path)
+        loaded[spec_path] = spec
     except TcpModelError as e:
         what = "changed and" if spec_hash != a.spec_sha256 else "unchanged but"
         return Verification(a, "changed", f"spec file {spec_path} {what} no longer loads: {e}")
@@ -413,11 +436,14 @@ def _unchanged(a: Artefact) -> Verification | tuple[Spec, Configuration, tuple[P
 
 
 def _rerun(
-    members: Sequence[tuple[int, Artefact, Spec, Configuration]], timeout: float | None
+    members: Sequence[tuple[int, Artefact, Spec, Configuration]],
+    timeout: float | None,
+    interrupt: Interrupt | None = None,
 ) -> dict[int, Verification]:
     _, first, spec, one = members[0]
     props = frozenset(a.property for _, a, _, _ in members)
-    options = Options(first.engine, Bounds(max_depth=first.k, timeout=timeout), props)
+    bounds = Bounds(max_depth=first.k, timeout=timeout, interrupt=interrupt)
+    options = Options(first.engine, bounds, props)
     try:
         results = check_spec(dataclasses.replace(spec, configurations=(one,)), options)
     except TcpModelError as e:
@@ -426,7 +452,9 @@ def _rerun(
     out: dict[int, Verification] = {}
     for n, a, _, _ in members:
         r = got[a.property]
-        if r.verdict != a.verdict:
+        if r.verdict == "unknown" and interrupt is not None and interrupt.requested:
+            out[n] = Verification(a, "interrupted", r.reason, r.verdict, r.stats.seconds)
+        elif r.verdict != a.verdict:
             why = f": {r.reason}" if r.reason else ""
             out[n] = Verification(
                 a, "failed", f"{a.engine} now gives {r.verdict}{why}", r.verdict, r.stats.seconds

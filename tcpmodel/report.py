@@ -3,7 +3,8 @@
 Pure functions from results to strings (the CLI prints or writes them):
 
 * `to_json`: ``{"specs": [{"spec", "file", "results": [Result.to_json()...]}], "summary":
-  {...}, "exit_code": n}``; the schema is documented in the README.
+  {...}, "interrupted": null or the signal's name, "exit_code": n}``; the schema is
+  documented in the README.
 * `to_junit`: one ``<testsuite>`` per spec, one ``<testcase>`` per (variant, property), a
   ``<failure>`` for each unmet expectation (an ``unknown`` verdict is a failure too, typed
   ``unknown``, since it does not meet the expectation).
@@ -20,11 +21,12 @@ from collections.abc import Mapping, Sequence
 from tcpmodel.results import Result, Trace
 
 
-def exit_code(results: Sequence[Result]) -> int:
-    """1 if a definite verdict misses its expectation, else 3 if any is unknown, else 0."""
+def exit_code(results: Sequence[Result], interrupted: bool = False) -> int:
+    """1 if a definite verdict misses its expectation, else 3 if any is unknown or the run was
+    interrupted (`tcpmodel.interrupt`), else 0."""
     if any(not r.met and r.verdict != "unknown" for r in results):
         return 1
-    if any(r.verdict == "unknown" for r in results):
+    if interrupted or any(r.verdict == "unknown" for r in results):
         return 3
     return 0
 
@@ -45,14 +47,16 @@ def _by_spec(results: Sequence[Result]) -> list[tuple[str, str, list[Result]]]:
     return [(s, f, rs) for (s, f), rs in groups.items()]
 
 
-def to_json(results: Sequence[Result]) -> str:
+def to_json(results: Sequence[Result], interrupted: str = "") -> str:
+    """``interrupted``: the signal that stopped the run (``"SIGINT"``), ``""`` for none."""
     doc = {
         "specs": [
             {"spec": s, "file": f, "results": [r.to_json() for r in rs]}
             for s, f, rs in _by_spec(results)
         ],
         "summary": summary(results),
-        "exit_code": exit_code(results),
+        "interrupted": interrupted or None,
+        "exit_code": exit_code(results, bool(interrupted)),
     }
     return json.dumps(doc, indent=2)
 

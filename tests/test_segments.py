@@ -584,6 +584,12 @@ ROWS: dict[str, Row] = {
         ("SYN_RECEIVED",),
         closed_reply_linux,
     ),
+    "syn_received_synack": ack_row(
+        "ACK (Linux: SYN,ACK in a simultaneous open's SYN-RECEIVED)",
+        "Linux tcp_validate_incoming step 4, synrcvd_synack = linux",
+        ("SYN_RECEIVED",),
+        passive_sr=False,
+    ),
     "unacceptable": ack_row("ACK (unacceptable segment)", "RFC 9293 3.10.7.4 first"),
     "paws_reject": ack_row("ACK (PAWS)", "RFC 7323 5.3 R1"),
     "rst_challenge": ack_row("challenge ACK (RST)", "RFC 5961 3.2, RFC 9293 3.10.7.4 second"),
@@ -1105,6 +1111,12 @@ CONFIGS: tuple[Config, ...] = (
         {**linux_profile(), **SMALL, "abort": True, "data": 1, "b_close_first": "never"},
         {**ALL, "data": 5, "RST,ACK": 1},
         requires=("abort_rst_ack", "synrcvd_syn"),
+    ),
+    Config(
+        "linux-simultaneous-open",
+        {**linux_profile(), **SMALL, "b_active_open": "always", "data": 0},
+        {"SYN": 1, "SYN,ACK": 1, "ACK": 5},
+        requires=("synrcvd_synack",),
     ),
 )
 BY_NAME = {c.name: c for c in CONFIGS}

@@ -150,7 +150,7 @@ def bmc(
     """Check ``properties`` by bounded model checking; see the module docstring."""
     properties, skipped = safety_only(properties, "bmc")
     c = compiled or Compiled(system)
-    budget = Budget.of(bounds.timeout)
+    budget = Budget.of(bounds.timeout, bounds.interrupt)
     max_depth, note = depth_bound(bounds)
     bads = [bad_of(p) for p in properties]
     base = BaseCase(system, bads, c, budget, Encoding(system, bads))

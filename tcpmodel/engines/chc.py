@@ -53,7 +53,7 @@ def chc(
     """Prove ``properties`` with Spacer; see the module docstring."""
     properties, skipped = safety_only(properties, "chc")
     c = compiled or Compiled(system)
-    budget = Budget.of(bounds.timeout)
+    budget = Budget.of(bounds.timeout, bounds.interrupt)
     enc = Encoding(system, theory=smt.INTEGERS)
     out: dict[str, Outcome] = {}
     refuted: list[Property] = []
@@ -61,14 +61,15 @@ def chc(
         share = budget
         if bounds.timeout is not None:  # the time left, shared by the properties left
             left = max(0.0, bounds.timeout - budget.seconds)
-            share = Budget.of(left / (len(properties) - n))
+            share = Budget.of(left / (len(properties) - n), bounds.interrupt)
         try:
             inv = _solve(enc, enc.pred(bad_of(p)), share)
         except Stopped as s:
             why = s.reason
-            if share is not budget and share.expired():
+            if share is not budget and share.expired() and not share.interrupted():
                 why = f"{budget.reason()} (this property's share: {share.timeout or 0:.1f} s)"
-            out[p.name] = Outcome("unknown", reason=f"Spacer: {why}")
+            why = "interrupted while Spacer searched" if share.interrupted() else f"Spacer: {why}"
+            out[p.name] = Outcome("unknown", reason=why)
             continue
         if inv is None:
             refuted.append(p)
@@ -78,7 +79,13 @@ def chc(
     depth = 0
     if refuted:
         rest = None if bounds.timeout is None else max(0.0, bounds.timeout - budget.seconds)
-        found, st = bmc(system, refuted, Bounds(bounds.max_depth, timeout=rest), progress, c)
+        found, st = bmc(
+            system,
+            refuted,
+            Bounds(bounds.max_depth, timeout=rest, interrupt=bounds.interrupt),
+            progress,
+            c,
+        )
         depth = st.depth
         for p in refuted:
             o = found[p.name]

@@ -12,8 +12,9 @@ property is ``violated`` by the first state (in BFS order) where its predicate f
 shortest trace to it; ``holds`` only if the search exhausted the reachable states.  A
 ``reachable`` property is ``reachable`` with a shortest witness, ``unreachable`` only after an
 exhaustive search.  When a bound (depth, states, time, memory) stops the search first, the
-undecided properties are ``unknown`` and the reason names the bound.  The search stops early once
-every property is decided.
+undecided properties are ``unknown`` and the reason names the bound; an interrupt
+(``bounds.interrupt``) stops it in the same way, at the same check points.  The search stops
+early once every property is decided.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tcpmodel.formula import Property
+from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel.compile import Compiled, StateCodec
 from tcpmodel.kernel.expr import not_
 from tcpmodel.kernel.system import System
@@ -33,12 +35,14 @@ from tcpmodel.results import Outcome, Stats, Step, Trace
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    """Limits of one exploration; ``None`` means no limit."""
+    """Limits of one exploration; ``None`` means no limit.  ``interrupt``: a stop request the
+    engines poll with the other bounds (`tcpmodel.interrupt`)."""
 
     max_depth: int | None = None
     max_states: int | None = None
     timeout: float | None = None
     max_memory_mb: float | None = None
+    interrupt: Interrupt | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,14 @@ def rss_mb() -> float:
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on (worker processes, solver threads)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def explore(
@@ -120,7 +132,7 @@ def explore(
             transitions += step(s, seen, push)
             if k & 1023 == 1023:
                 now = time.monotonic()
-                stop = _limit(bounds, len(seen), now - start)
+                stop = _limit(bounds, len(seen), now - start, depth + 1)
                 mem = rss_mb()
                 peak = max(peak, mem)
                 stop = stop or memory_stop(bounds, mem)
@@ -135,7 +147,7 @@ def explore(
         depth += 1
         if stop:
             break
-        stop = _limit(bounds, len(seen), time.monotonic() - start)
+        stop = _limit(bounds, len(seen), time.monotonic() - start, depth)
         if stop:
             break
     complete = not frontier and not stop
@@ -181,7 +193,15 @@ def memory_stop(bounds: Bounds, mem: float) -> str:
     return ""
 
 
-def _limit(bounds: Bounds, states: int, seconds: float) -> str:
+def interrupted(bounds: Bounds) -> bool:
+    return bounds.interrupt is not None and bounds.interrupt.requested
+
+
+def _limit(bounds: Bounds, states: int, seconds: float, depth: int) -> str:
+    """The reason to stop at a check point (``depth``: the level being explored), else ``""``;
+    an interrupt first."""
+    if interrupted(bounds):
+        return f"interrupted after {states} states, depth {depth}"
     if bounds.max_states is not None and states >= bounds.max_states:
         return f"state bound {bounds.max_states} reached"
     if bounds.timeout is not None and seconds >= bounds.timeout:

@@ -26,7 +26,6 @@ preserved, so no reachable state is bad (`implied`).
 
 from __future__ import annotations
 
-import os
 import queue
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 import z3
 
 from tcpmodel.engines.bmc import BaseCase, bad_of, depth_bound, threshold
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, rss_mb
+from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, default_jobs, rss_mb
 from tcpmodel.engines.symbolic import (
     NO_BOUNDS,
     Budget,
@@ -91,14 +90,6 @@ BATCH_SECONDS = 10.0
 SELF_SECONDS = 3.0
 ALL_SECONDS = 120.0
 COFACTOR_SECONDS = 30.0
-
-
-def default_jobs() -> int:
-    """Solver threads for `strengthen`: the cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +159,7 @@ def _query(
             limit = min(limit, budget.timeout - budget.seconds)
         s.set("timeout", max(1, int(limit * 1000)))
         s.add(*frame.base, frame.act == act, *assume, z3.Not(goal))
-        r = s.check()
+        r = budget.run(s)
         if r == z3.sat:
             return r, s.model()
         if r == z3.unsat:
@@ -238,8 +229,9 @@ def strengthen(
     answer in time, each candidate is checked on its own, in a fresh solver (non-incremental
     solving keeps Z3's preprocessing, which settles most of these queries at once): first
     with the candidate alone assumed, then with every kept candidate assumed.  A candidate
-    some action breaks, or that no query shows preserved within `ALL_SECONDS`, is dropped
-    (never assumed), and the rounds go on until one drops nothing."""
+    some action breaks, or that no query shows preserved within the time left (`ALL_SECONDS`
+    without a time limit), is dropped (never assumed), and the rounds go on until one drops
+    nothing."""
     kept = list(candidates)
     dropped: list[tuple[Candidate, str]] = []
     s = enc.solver()
@@ -311,7 +303,10 @@ def strengthen(
         if changed:
             continue
         again = [t for t, (r, _) in zip(single, run(single), strict=True) if r != "unsat"]
-        full = [_Task(t.act, assume, t.goal, ALL_SECONDS) for t in again]
+        # The last word on a candidate may take the time left, so that a loaded machine makes
+        # a proof slower, not weaker; without a time limit, `ALL_SECONDS`.
+        limit = ALL_SECONDS if budget.timeout is None else budget.timeout - budget.seconds
+        full = [_Task(t.act, assume, t.goal, max(ALL_SECONDS, limit)) for t in again]
         for t, (r, _) in zip(full, run(full), strict=True):
             if r == "unsat":
                 continue
@@ -319,7 +314,7 @@ def strengthen(
                 f"not inductive: action {labels[t.act]} breaks it where the kept invariants hold"
                 if r == "sat"
                 else f"not shown inductive: no answer for action {labels[t.act]} within "
-                f"{ALL_SECONDS:.0f} s"
+                f"{t.seconds:.0f} s"
             )
             drop(t.goal[0], why)
             changed = True
@@ -349,11 +344,13 @@ def kind(
     progress: ProgressFn | None = None,
     compiled: Compiled | None = None,
     invariants: Sequence[Invariant] = (),
+    jobs: int | None = None,
 ) -> tuple[dict[str, Outcome], Stats]:
-    """Prove or refute ``properties`` by k-induction; see the module docstring."""
+    """Prove or refute ``properties`` by k-induction; see the module docstring.  ``jobs``:
+    solver threads for the invariants' check (default: one per core)."""
     properties, skipped = safety_only(properties, "kind")
     c = compiled or Compiled(system)
-    budget = Budget.of(bounds.timeout)
+    budget = Budget.of(bounds.timeout, bounds.interrupt)
     max_depth, note = depth_bound(bounds)
     cands = [candidate(i) for i in invariants]
     bads = [bad_of(p) for p in properties]
@@ -366,7 +363,7 @@ def kind(
     extra = Strengthening((), ())
     last_report = 0.0
     try:
-        extra = strengthen(enc, cands, budget, progress)
+        extra = strengthen(enc, cands, budget, progress, jobs)
         for i in sorted(undecided):
             if implied(enc, extra.kept, bads[i], budget):
                 proof[i] = "implied by the invariants, which hold initially and are inductive"

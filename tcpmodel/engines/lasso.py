@@ -49,7 +49,7 @@ def lasso_bmc(
     bounds = bounds or Bounds()
     c = compiled or Compiled(system)
     fair = tuple(system.fairness if fairness is None else fairness)
-    budget = Budget.of(bounds.timeout)
+    budget = Budget.of(bounds.timeout, bounds.interrupt)
     max_depth = DEFAULT_MAX_DEPTH if bounds.max_depth is None else bounds.max_depth
     note = "" if bounds.max_depth is not None else f" (default --max-depth {DEFAULT_MAX_DEPTH})"
     atoms = [e for p in properties if p.atoms for e in p.atoms]

@@ -99,7 +99,7 @@ def explore_graph(
         i += 1
         if i & 1023 == 0:
             now = time.monotonic()
-            stop = _limit(bounds, len(states), now - start) or memory_stop(bounds, rss_mb())
+            stop = _limit(bounds, len(states), now - start, depth) or memory_stop(bounds, rss_mb())
             if progress is not None and now - last >= 1.0:
                 last = now
                 progress(Progress(len(states), depth, len(states) - i, now - start))

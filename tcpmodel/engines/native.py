@@ -33,7 +33,7 @@ from tcpmodel.engines.explicit import (
     trace_step,
     verdicts,
 )
-from tcpmodel.errors import UsageError
+from tcpmodel.errors import NativeError
 from tcpmodel.formula import Property
 from tcpmodel.kernel.cgen import TC_CHECK, TC_ERROR, TC_FULL, TC_LEVEL, TC_MEM, Flags, Native
 from tcpmodel.kernel.compile import Compiled
@@ -55,7 +55,7 @@ class _Search:
         self.lib = native.lib
         self.ctx = self.lib.tc_new(undecided, mem_cap, flags.address)
         if not self.ctx:
-            raise UsageError("the native engine could not allocate its tables; use less memory")
+            raise NativeError("the native engine could not allocate its tables; use less memory")
         self._info = (ctypes.c_int64 * 12)()
 
     def close(self) -> None:
@@ -160,7 +160,7 @@ def _run(
             dt = now - t0
             budget = max(1024, min(1 << 24, int(budget * _TARGET_CHUNK_S / max(dt, 1e-4))))
             info = search.info()
-            stop = _limit(bounds, info[0], now - start)
+            stop = _limit(bounds, info[0], now - start, depth + 1)
             mem = rss_mb()
             peak = max(peak, mem)
             stop = stop or memory_stop(bounds, mem)
@@ -177,7 +177,7 @@ def _run(
         if stop:
             break
         now = time.monotonic()
-        stop = _limit(bounds, info[0], now - start)
+        stop = _limit(bounds, info[0], now - start, depth)
         if stop:
             break
         if progress is not None and now - last_report >= 1.0:

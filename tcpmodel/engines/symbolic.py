@@ -28,7 +28,8 @@ invariants read better over integers.
 `Unrolling` instantiates the template at steps ``0..k`` (``{prefix}{k}:{name}`` and
 ``{prefix}{k}:act``) in one incremental solver, optionally from the initial states; `decode`
 reads a Z3 model back into a `Trace` of shown values with the label and rule of each action,
-ready for `tcpmodel.semantics.replay`.  `Budget` turns ``Bounds.timeout`` into Z3 time limits.
+ready for `tcpmodel.semantics.replay`.  `Budget` turns ``Bounds.timeout`` into Z3 time limits
+and ``Bounds.interrupt`` into cancelled queries.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import z3
 
 from tcpmodel.engines.explicit import Bounds, trace_step
 from tcpmodel.formula import Property
+from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel import smt
 from tcpmodel.kernel.compile import Compiled, interval, simplify
 from tcpmodel.kernel.expr import Expr
@@ -63,36 +65,59 @@ class Stopped(Exception):
 
 @dataclass(slots=True)
 class Budget:
-    """The time left of ``timeout`` seconds (``None``: no limit), as Z3 time limits."""
+    """The time left of ``timeout`` seconds (``None``: no limit), as Z3 time limits; and the
+    run's stop request (`tcpmodel.interrupt`), read before each query and cancelling the query
+    in progress."""
 
     timeout: float | None
     start: float
+    interrupt: Interrupt | None = None
 
     @classmethod
-    def of(cls, timeout: float | None) -> Budget:
-        return cls(timeout, time.monotonic())
+    def of(cls, timeout: float | None, interrupt: Interrupt | None = None) -> Budget:
+        return cls(timeout, time.monotonic(), interrupt)
 
     @property
     def seconds(self) -> float:
         return time.monotonic() - self.start
 
+    def interrupted(self) -> bool:
+        return self.interrupt is not None and self.interrupt.requested
+
     def expired(self) -> bool:
-        return self.timeout is not None and self.seconds >= self.timeout
+        """The time is up or the run was interrupted: `reason` says which."""
+        return self.interrupted() or (self.timeout is not None and self.seconds >= self.timeout)
 
     def reason(self) -> str:
-        return f"time limit {self.timeout:g} s reached"
+        if self.interrupted():
+            return "interrupted"
+        return f"time limit {self.timeout:g} s reached" if self.timeout is not None else ""
+
+    def run(self, solver: z3.Solver, *assumptions: Term) -> z3.CheckSatResult:
+        """``solver.check(*assumptions)``, cancelled by an interrupt (`Stopped`); Z3's
+        ``unknown`` for any other reason is returned."""
+        if self.interrupted():
+            raise Stopped(self.reason())
+        if self.interrupt is None:
+            r = solver.check(*assumptions)
+        else:
+            with self.interrupt.cancelling(solver.interrupt):
+                r = solver.check(*assumptions)
+        if self.interrupted():
+            raise Stopped(self.reason())
+        return r
 
     def check(self, solver: z3.Solver, *assumptions: Term) -> z3.CheckSatResult:
         """``solver.check(*assumptions)`` within the time left; `Stopped` if it gives up."""
+        if self.expired():
+            raise Stopped(self.reason())
         if self.timeout is not None:
             left = self.timeout - self.seconds
-            if left <= 0:
-                raise Stopped(self.reason())
             solver.set("timeout", max(1, int(left * 1000)))
-        r = solver.check(*assumptions)
+        r = self.run(solver, *assumptions)
         if r == z3.unknown:
             why = solver.reason_unknown()
-            if self.expired() or why in ("timeout", "canceled"):
+            if self.expired() or (self.timeout is not None and why in ("timeout", "canceled")):
                 raise Stopped(self.reason())
             raise Stopped(f"Z3 answered unknown ({why})")
         return r

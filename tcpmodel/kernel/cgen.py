@@ -10,7 +10,8 @@ sorted by their bytes, largest first).  Expressions follow `tcpmodel.kernel.comp
   every width up to 64;
 * Int ``+``, ``-``, ``*`` and negation are exact where the operands' ranges prove that the result
   fits in 62 bits, and otherwise checked: a result beyond 64 bits stops the search with a
-  `UsageError` (Python integers are unbounded; the native engine is not);
+  `NativeError` (Python integers are unbounded; the native engine is not: `tcpmodel.check`
+  falls back to the Python explorer);
 * ``//`` and ``%`` by a positive constant round towards minus infinity, as in Python;
 * an update that leaves an `IntType` range is reported as the same `ModelError` as
   `Compiled._range_error`.
@@ -36,7 +37,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tcpmodel.errors import ModelError, UsageError
+from tcpmodel.errors import ModelError, NativeError
+from tcpmodel.files import write_atomic
 from tcpmodel.kernel.compile import Layout, StateCodec, layout_of, simplify
 from tcpmodel.kernel.expr import Const, Expr, Op, Var
 from tcpmodel.kernel.system import System
@@ -391,7 +393,7 @@ def _lit(v: int) -> str:
         return f"INT64_C({v})"
     if 0 <= v < 2**64:
         return f"((int64_t)UINT64_C({v}))"  # a Seq(64) bit pattern
-    raise UsageError(
+    raise NativeError(
         f"the native engine computes with 64-bit integers and cannot hold the constant {v}; "
         "use --engine explicit"
     )
@@ -500,7 +502,7 @@ class _Expr:
             s = e.args[0].sort
             assert isinstance(s, SeqType)
             if s.bits >= 64:
-                raise UsageError(
+                raise NativeError(
                     "the native engine cannot convert a Seq(64) to an Int exactly; "
                     "use --engine explicit"
                 )
@@ -516,12 +518,12 @@ def _check_types(system: System) -> None:
     for v in system.variables:
         vt = v.vtype
         if isinstance(vt, IntType) and not (vt.lo >= I64_MIN and vt.hi <= I64_MAX):
-            raise UsageError(
+            raise NativeError(
                 f"variable {v.name} is {vt.describe()}, beyond the 64-bit integers of the "
                 "native engine; use --engine explicit"
             )
         if isinstance(vt, EnumType | BoolType) and vt.size > 2**32:
-            raise UsageError(f"variable {v.name}: type too large for the native engine")
+            raise NativeError(f"variable {v.name}: type too large for the native engine")
 
 
 class _Generator:
@@ -569,7 +571,7 @@ class _Generator:
             off = self.layout.offsets[idx[0]]
             total = sum(self.layout.widths[i] for i in idx)
             if idx != list(range(idx[0], idx[0] + len(idx))) or total % arr.capacity:
-                raise UsageError(f"array {arr.name}: slots are not contiguous")
+                raise NativeError(f"array {arr.name}: slots are not contiguous")
             out.append((off, arr.capacity, total // arr.capacity, frozenset(idx)))
         return out
 
@@ -696,7 +698,7 @@ def c_source(system: System) -> str:
 def flags_source(system: System, preds: Sequence[Expr]) -> str:
     """The C translation unit of ``tc_flags``: bit ``i`` set iff ``preds[i]`` holds."""
     if len(preds) > MAX_PREDICATES:
-        raise UsageError(
+        raise NativeError(
             f"the native engine checks at most {MAX_PREDICATES} properties in one exploration, "
             f"got {len(preds)}; select fewer with --property or use --engine explicit"
         )
@@ -721,19 +723,19 @@ def build(source: str) -> Path:
     if lib.exists():
         return lib
     if gcc is None:
-        raise UsageError(
+        raise NativeError(
             "the native engine needs the C compiler gcc, which is not on PATH; install it "
             "(e.g. `apt-get install gcc`) or use --engine explicit"
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UsageError(
+        raise NativeError(
             f"the native engine cannot create its cache folder {folder}: {e.strerror}; "
             "set TCPMODEL_CACHE to a writable folder or use --engine explicit"
         ) from None
     src = folder / f"tcpm_{key}.c"
-    src.write_text(source)
+    write_atomic(src, source)
     fd, tmp = tempfile.mkstemp(prefix=f"tcpm_{key}.", suffix=".so.tmp", dir=folder)
     os.close(fd)
     try:
@@ -742,7 +744,7 @@ def build(source: str) -> Path:
         )
         if proc.returncode != 0:
             detail = (proc.stderr.strip().splitlines() or ["no message"])[:5]
-            raise UsageError(
+            raise NativeError(
                 f"gcc failed to compile the native explorer ({src}): {' | '.join(detail)}; "
                 "use --engine explicit"
             )
@@ -845,11 +847,11 @@ class Native(StateCodec):
             )
         if kind == ERR_OVERFLOW_ACTION:
             a = self.system.actions[action]
-            raise UsageError(
+            raise NativeError(
                 f"action {a.label}: an integer result exceeds the 64 bits of the native engine; "
                 "use --engine explicit"
             )
-        raise UsageError(
+        raise NativeError(
             "a property's integer arithmetic exceeds the 64 bits of the native engine; "
             "use --engine explicit"
         )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tcpmodel.errors import UsageError
+from tcpmodel.files import write_atomic
 
 MEMLIM_MB = 65536
 
@@ -56,7 +57,7 @@ def build_pan(text: str, folder: Path, reduce: bool = False, optimize: str = "-O
     if spin is None or gcc is None:
         raise UsageError("running SPIN needs `spin` and `gcc` on PATH (apt-get install spin gcc)")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.pml").write_text(text)
+    write_atomic(folder / "model.pml", text)
     gen = subprocess.run(
         [spin, "-o2", "-a", "model.pml"], cwd=folder, capture_output=True, text=True, check=False
     )

@@ -27,7 +27,8 @@ TITLE = "tcpmodel report"
 EXIT_MEANING = {
     0: "every verdict met its expectation",
     1: "some definite verdict missed its expectation",
-    3: "no expectation missed, but some verdict is unknown (a bound was reached)",
+    3: "no expectation missed, but some verdict is unknown (a bound was reached, or the run "
+    "was interrupted)",
 }
 NO_SVG = "Graphviz `dot` did not draw it"
 
@@ -65,10 +66,12 @@ def report(
     *,
     downloads: Sequence[str] = (),
     svg_missing: str = NO_SVG,
+    interrupted: str = "",
 ) -> str:
-    """The page; ``downloads`` are files of the whole run (results.json, junit.xml)."""
+    """The page; ``downloads`` are files of the whole run (results.json, junit.xml);
+    ``interrupted``: the signal that stopped the run early, if one did."""
     s = summary(results)
-    code = exit_code(results)
+    code = exit_code(results, bool(interrupted))
     out = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -85,6 +88,11 @@ def report(
         + (f" ({escape(EXIT_MEANING[code])})" if code in EXIT_MEANING else "")
         + "</p>",
     ]
+    if interrupted:
+        out.append(
+            f'<p class="unknown">Interrupted by {escape(interrupted)}: partial results; '
+            "what was not decided is unknown.</p>"
+        )
     if downloads:
         out.append("<p>Files: " + _links(downloads) + "</p>")
     out += _table(results)

@@ -532,6 +532,7 @@ def build(p: Mapping[str, ParamValue]) -> System:
         synrcvd_syn=str(p["synrcvd_syn"]),
         rst_before_rcv_nxt=bool(p["rst_before_rcv_nxt"]),
         rfc5961_ack=bool(p["rfc5961_ack"]),
+        synrcvd_synack=str(p["synrcvd_synack"]),
     )
     if p["tw_reuse"] and p["time_wait"] == 0:
         raise ModelError("tw_reuse needs a TIME-WAIT to reuse; set time_wait above 0")
@@ -870,6 +871,17 @@ PARAMS = (
         choices=("rfc9293", "linux"),
     ),
     Param(
+        "synrcvd_synack",
+        "choice",
+        "rfc9293",
+        "the peer's SYN,ACK reaching a SYN-RECEIVED entered from SYN-SENT (simultaneous open): "
+        "rfc9293 (SEG.SEQ = RCV.NXT-1 is unacceptable: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, "
+        "SYN-RECEIVED stays) or linux (a SYN,ACK without data or FIN, SEG.SEQ+1 = RCV.NXT and "
+        "SEG.ACK = SND.NXT acknowledges our SYN: ESTABLISHED, and the same ACK is sent: "
+        "tcp_validate_incoming, step 4)",
+        choices=("rfc9293", "linux"),
+    ),
+    Param(
         "rst_before_rcv_nxt",
         "bool",
         False,
@@ -1020,6 +1032,7 @@ LINUX: Mapping[str, ParamValue] = {
     "rfc5961_ack": True,  # tcp_ack
     "abort_rst_ack": True,  # tcp_send_active_reset
     "synrcvd_syn": "linux",  # tcp_check_req
+    "synrcvd_synack": "linux",  # tcp_validate_incoming
     "rst_before_rcv_nxt": True,  # tcp_reset_check
     "fin_with_data": True,  # tcp_send_fin appends the FIN to the last queued segment
     "tick_seconds": 15,

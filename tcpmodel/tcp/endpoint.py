@@ -97,6 +97,7 @@ class Knobs:
     synrcvd_syn: str = "rfc9293"  # "linux": a new SYN in passive SYN-RECEIVED draws RST,ACK
     rst_before_rcv_nxt: bool = False  # RST at RCV.NXT-1 counts in CLOSE-WAIT, LAST-ACK, CLOSING
     rfc5961_ack: bool = False  # RFC 5961 5.2: a too-old ACK draws a challenge ACK
+    synrcvd_synack: str = "rfc9293"  # "linux": an active SYN-RECEIVED takes the peer's SYN,ACK
 
 
 def st(name: str) -> Expr:
@@ -691,6 +692,9 @@ class Endpoint:
             (seg.seq + seg.seg_len).eq(self.rcv_nxt),
         )
         special = or_(dup_syn, tw_fin) if tw_syn is None else or_(dup_syn, tw_fin, tw_syn)
+        sim_synack = self.simultaneous_synack(seg)
+        if sim_synack is not None:
+            special = or_(special, sim_synack)
         if tw_syn is not None:
             self._time_wait_syn(i, seg, tw_syn)
 
@@ -754,6 +758,25 @@ class Endpoint:
         )
         for state in SYNCHRONIZED:
             self._ack_path(i, seg, ok, special, state)
+
+    def simultaneous_synack(self, seg: Segment) -> Expr | None:
+        """Linux tcp_validate_incoming (step 4): in a SYN-RECEIVED reached from SYN-SENT (a
+        simultaneous open; ``sk->sk_socket`` set) the peer's SYN,ACK passes when it carries
+        nothing else (``seq + 1 == end_seq``), SEG.SEQ + 1 = RCV.NXT and SEG.ACK = SND.NXT.
+        None unless ``synrcvd_synack = "linux"``."""
+        if self.k.synrcvd_synack != "linux":
+            return None
+        return and_(
+            self.state.eq("SYN_RECEIVED"),
+            not_(self.passive),
+            seg.syn,
+            seg.ack,
+            not_(seg.rst),
+            not_(seg.fin),
+            seg.len.eq(0),
+            (seg.seq + 1).eq(self.rcv_nxt),
+            seg.ackno.eq(self.snd_nxt),
+        )
 
     def _rst(self, i: int, seg: Segment, ok: Expr) -> None:
         exact = seg.seq.eq(self.rcv_nxt) if self.k.rfc5961 else TRUE
@@ -1034,6 +1057,24 @@ class Endpoint:
                 u.when(fin_in_order, self.enter_time_wait)
 
         self.recv(f"ack_{state.lower()}", i, guard, rule, process, (state,))
+        sim_synack = self.simultaneous_synack(seg) if state == "SYN_RECEIVED" else None
+        if sim_synack is not None:
+
+            def synack(u: Updates, s: Segment) -> None:
+                process(u, s)
+                self.emit_ack(u)
+
+            self.recv(
+                "syn_received_synack",
+                i,
+                sim_synack,
+                "Linux tcp_validate_incoming (step 4), simultaneous open: the peer's SYN,ACK "
+                "with SEG.SEQ+1 = RCV.NXT and SEG.ACK = SND.NXT is taken as the ACK of our "
+                "SYN -> ESTABLISHED; the old sequence number draws "
+                "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (tcp_data_queue)",
+                synack,
+                (state,),
+            )
         if self.delayed_ack_possible(state):
             self.recv(
                 f"ack_{state.lower()}_delay_ack",
