@@ -29,9 +29,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from tcpmodel.engines import registry
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-ENGINES = ("native", "explicit", "bmc", "kind", "chc")
+ENGINES = tuple(registry.ENGINES)
 CORPUS = (
     "specs/mutex-naive.toml",
     "specs/mutex-peterson.toml",

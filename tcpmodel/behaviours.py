@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from tcpmodel.check import RUNS, resolve
+from tcpmodel.engines import registry
 from tcpmodel.engines.explicit import Bounds, ProgressFn, explore, trace_step
 from tcpmodel.errors import UsageError
 from tcpmodel.formula import Property
@@ -47,7 +47,7 @@ from tcpmodel.kernel.types import EnumType
 from tcpmodel.results import Stats, Trace
 from tcpmodel.semantics import replay, values_of
 
-ENGINES = ("auto", "explicit", "native")
+ENGINES = (registry.AUTO, *registry.explorers())
 CONTROL = ("state", "pc")  # the names of an actor's control-state variable
 
 
@@ -214,8 +214,8 @@ def explore_behaviours(
         raise UsageError(
             f"--engine {engine}: behaviours need an explorer; expected one of {', '.join(ENGINES)}"
         )
-    used = resolve(engine)
-    run = RUNS[used]
+    used = registry.resolve(engine)
+    run = registry.info(used).run
     bounds = bounds or Bounds()
     compiled = Compiled(system)
     cands = candidates(system)

@@ -4,11 +4,13 @@
 properties in that one exploration, replays every trace through `tcpmodel.semantics`, and
 returns one `Result` per (configuration, property).  It prints nothing.
 
-Engines (``ENGINES``), all with the contract of `tcpmodel.engines.explicit.explore`:
-``explicit`` and ``native`` search states breadth-first; ``bmc`` unrolls the Z3 transition
-relation (`tcpmodel.engines.bmc`); ``kind`` proves by k-induction (`tcpmodel.engines.kind`);
-``chc`` asks Z3's Spacer for an inductive invariant (`tcpmodel.engines.chc`).  The symbolic
-engines check each configuration's properties in one run too, and replay their traces.
+Engines come from the registry (`tcpmodel.engines.registry`), all with the contract of
+`tcpmodel.engines.explicit.explore`: ``explicit`` and ``native`` search states breadth-first;
+``bmc`` unrolls the Z3 transition relation (`tcpmodel.engines.bmc`); ``kind`` proves by
+k-induction (`tcpmodel.engines.kind`); ``chc`` asks Z3's Spacer for an inductive invariant
+(`tcpmodel.engines.chc`).  The symbolic engines check each configuration's properties in one
+run too, and replay their traces.  What an engine can decide (LTL, games), the engine ``auto``
+stands for and the prover it falls back on are the registry's entries, not names here.
 
 ``exists_forall(S, K, p)`` properties (`tcpmodel.formula`) are games: one strategy value for
 every secret value.  The strategy and secret variables never change, so the reachable states
@@ -41,14 +43,10 @@ from dataclasses import dataclass, field
 
 import z3
 
-from tcpmodel.engines import native
-from tcpmodel.engines.bmc import bmc
-from tcpmodel.engines.chc import chc
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, explore, interrupted
-from tcpmodel.engines.kind import kind
-from tcpmodel.engines.lasso import lasso_bmc
-from tcpmodel.engines.liveness import check_ltl
-from tcpmodel.errors import NativeError, UsageError
+from tcpmodel.engines import registry
+from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, interrupted
+from tcpmodel.engines.registry import AUTO, Outcomes, info, resolve
+from tcpmodel.errors import NativeError
 from tcpmodel.formula import Property
 from tcpmodel.kernel import expr as E
 from tcpmodel.kernel.cgen import MAX_PREDICATES
@@ -59,21 +57,6 @@ from tcpmodel.results import Outcome, Result, Stats, Trace
 from tcpmodel.semantics import replay
 from tcpmodel.spec import Check, Configuration, Spec
 
-ENGINES = ("auto", "explicit", "native", "bmc", "kind", "chc")
-
-Engine = Callable[
-    [System, Sequence[Property], Bounds, ProgressFn | None, Compiled | None],
-    tuple[dict[str, Outcome], Stats],
-]
-
-RUNS: dict[str, Engine] = {
-    "explicit": explore,
-    "native": native.explore,
-    "bmc": bmc,
-    "kind": kind,
-    "chc": chc,
-}
-
 
 def auto_proof_bounds(b: Bounds) -> Bounds:
     """Bounds for the proof attempt of ``auto``: the user's, with a 60 s time limit and
@@ -81,23 +64,9 @@ def auto_proof_bounds(b: Bounds) -> Bounds:
     return Bounds(b.max_depth or 20, None, b.timeout or 60.0, b.max_memory_mb, b.interrupt)
 
 
-def resolve(engine: str) -> str:
-    """The engine ``auto`` stands for: ``native`` (the same exploration compiled to C, about
-    ten times faster) when the C compiler it needs is installed, else ``explicit``.  Both
-    return the same verdicts, state counts and shortest traces (tests/test_native.py).
-
-    The policy of ``auto``: the explorer whenever it can finish (exact, complete, with state
-    counts and shortest traces); when a bound stops it before an ``always`` property with
-    ``expect = "holds"`` is settled, k-induction tries to prove it (`auto_proof_bounds`); LTL
-    properties go to the explicit liveness checker."""
-    if engine != "auto":
-        return engine
-    return "native" if native.compiler_available() else "explicit"
-
-
 @dataclass(frozen=True, slots=True)
 class Options:
-    engine: str = "auto"
+    engine: str = AUTO
     bounds: Bounds = field(default_factory=Bounds)
     only: frozenset[str] | None = None
 
@@ -125,9 +94,8 @@ def check_spec(
     options: Options,
     progress: Callable[[str, Progress], None] | None = None,
 ) -> list[Result]:
-    if options.engine not in ENGINES:
-        raise UsageError(f"unknown engine {options.engine!r}; expected one of {', '.join(ENGINES)}")
     engine = resolve(options.engine)
+    info(engine)  # an unknown name is a UsageError
     options = dataclasses.replace(options, bounds=with_spec_bounds(options.bounds, spec.bounds))
     results: list[Result] = []
     for cfg in spec.configurations:
@@ -169,9 +137,6 @@ def check_spec(
     return results
 
 
-Outcomes = tuple[dict[str, Outcome], Stats]
-
-
 def _check_configuration(
     cfg: Configuration,
     compiled: Compiled,
@@ -194,15 +159,18 @@ def _check_configuration(
     if safety:
 
         def run_safety(name: str, b: Bounds) -> Outcomes:
-            if name == "kind" and cfg.invariants:
-                got, stats = kind(cfg.system, safety, b, on_progress, compiled, cfg.invariants)
+            e = info(name)
+            if e.with_invariants is not None and cfg.invariants:
+                got, stats = e.with_invariants(
+                    cfg.system, safety, b, on_progress, compiled, cfg.invariants
+                )
                 return {n: _say_invariants(o) for n, o in got.items()}, stats
-            return RUNS[name](cfg.system, safety, b, on_progress, compiled)
+            return e.run(cfg.system, safety, b, on_progress, compiled)
 
         got, stats, used = _guarded(engine, run_safety, safety, bounds)
         outcomes.update(got)
         stats_of.update({p.name: (stats, used) for p in safety})
-        if options.engine == "auto" and not interrupted(bounds):
+        if options.engine == AUTO and not interrupted(bounds):
             # The explorer could not settle a `holds` expectation (a bound stopped it):
             # try to prove it by k-induction, within the same time limit.
             open_ = [
@@ -213,31 +181,33 @@ def _check_configuration(
                 and got[c.prop.name].verdict == "unknown"
             ]
             if open_:
+                prover = registry.auto_prover()
 
-                def run_kind(name: str, b: Bounds) -> Outcomes:
-                    del name
-                    tried, kstats = kind(
-                        cfg.system,
-                        open_,
-                        auto_proof_bounds(b),
-                        on_progress,
-                        invariants=cfg.invariants,
+                def run_prover(name: str, b: Bounds) -> Outcomes:
+                    e = info(name)
+                    pb = auto_proof_bounds(b)
+                    if e.with_invariants is None:
+                        return e.run(cfg.system, open_, pb, on_progress, None)
+                    tried, kstats = e.with_invariants(
+                        cfg.system, open_, pb, on_progress, None, cfg.invariants
                     )
                     if cfg.invariants:
                         tried = {n: _say_invariants(o) for n, o in tried.items()}
                     return tried, kstats
 
-                tried, kstats, _ = _guarded("kind", run_kind, open_, bounds)
+                tried, kstats, _ = _guarded(prover.name, run_prover, open_, bounds)
                 for name, o in tried.items():
                     if o.verdict in ("proved", "holds", "violated"):
                         outcomes[name] = o
-                        stats_of[name] = (kstats, "kind")
+                        stats_of[name] = (kstats, prover.name)
     if live:
-        # --engine bmc: lasso-shaped BMC (finds violations only); otherwise explicit.
-        live_engine = "bmc" if engine == "bmc" else "explicit"
+        # The engine's own LTL checker (bmc: lasso-shaped BMC, which finds violations only),
+        # else the explicit liveness checker.
+        live_engine = registry.liveness_engine(engine).name
 
         def run_live(name: str, b: Bounds) -> Outcomes:
-            check_live = lasso_bmc if name == "bmc" else check_ltl
+            check_live = registry.liveness_engine(name).liveness
+            assert check_live is not None
             return check_live(cfg.system, live, b, on_progress, compiled, cfg.fairness)
 
         got, stats, used = _guarded(live_engine, run_live, live, bounds)
@@ -315,11 +285,12 @@ def check_exists_forall(
     """Decide ``exists_forall(S, K, p)`` (see the module docstring) with the explorer
     ``engine``; ``bounds`` apply to all the strategies' explorations together."""
     shape = f"exists_forall over {', '.join(prop.strategy)} and {', '.join(prop.secret)}"
-    if engine not in ("explicit", "native"):
+    if not info(engine).games:
+        which = registry.one_of([*registry.explorers(), AUTO])
         return Outcome(
             "unknown",
-            reason=f"{shape} is decided by the explorers only (--engine explicit, native or "
-            f"auto); --engine {engine} does not support it",
+            reason=f"{shape} is decided by the explorers only (--engine {which}); "
+            f"--engine {engine} does not support it",
         ), Stats()
     bounds = bounds or Bounds()
     strat_vars = [system.var(n) for n in prop.strategy]
@@ -372,7 +343,7 @@ def check_exists_forall(
                 stop = stop or "a bound was reached before every strategy was explored"
                 totals = dataclasses.replace(totals, complete=False)
                 break
-            got, st = RUNS[engine](restricted, subs, left, progress, sub_compiled)
+            got, st = info(engine).run(restricted, subs, left, progress, sub_compiled)
             totals = Stats(
                 states=totals.states + st.states,
                 transitions=totals.transitions + st.transitions,

@@ -21,9 +21,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from tcpmodel import interrupt, parallel, report
+from tcpmodel import behaviours, interrupt, parallel, report
 from tcpmodel import proofs as proof_files
-from tcpmodel.check import ENGINES, Options, check_spec
+from tcpmodel.check import Options, check_spec
+from tcpmodel.engines import registry
 from tcpmodel.engines.explicit import Bounds, Progress, default_jobs
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.files import write_atomic
@@ -33,6 +34,22 @@ from tcpmodel.spec import Configuration, Spec, load, spec_files
 
 if TYPE_CHECKING:
     from tcpmodel.diff import Diff
+
+
+class EngineChoice(click.Choice[str]):
+    """``--engine``'s choices, read from the engine registry when the command line is parsed,
+    so that an engine registered after this module was imported is offered too."""
+
+    def __init__(self) -> None:
+        super().__init__(registry.choices())
+
+    @property
+    def choices(self) -> Sequence[str]:
+        return registry.choices()
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        del value  # always the registry's
 
 
 def _default_memory_mb() -> int:
@@ -100,7 +117,7 @@ def main() -> None:
 @click.option("--property", "props", multiple=True, metavar="NAME", help="Check only NAME.")
 @click.option(
     "--engine",
-    type=click.Choice(ENGINES),
+    type=EngineChoice(),
     default="auto",
     show_default=True,
     help="auto: native when gcc is installed, else explicit.",
@@ -166,8 +183,13 @@ def check(
     quiet: bool,
 ) -> None:
     """Check every property of the specs in PATHS (files or folders of *.toml)."""
-    if proofs_dir is not None and engine not in (*proof_files.ENGINES, "auto"):
-        _fail(UsageError(f"--proofs needs --engine kind, chc or auto (they prove), not {engine}"))
+    provers = (*registry.provers(), registry.AUTO)
+    if proofs_dir is not None and engine not in provers:
+        _fail(
+            UsageError(
+                f"--proofs needs --engine {registry.one_of(provers)} (they prove), not {engine}"
+            )
+        )
     progress = None if quiet else _Progress()
     results: list[Result] = []
     # From here on SIGINT and SIGTERM stop the run at its next safe point (specs interrupted
@@ -736,7 +758,7 @@ def _print_text(results: Sequence[Result], interrupted: str = "") -> None:
             r.expect,
             r.verdict,
             mark,
-            "-" if r.engine in ("bmc", "kind", "chc") else f"{r.stats.states:,}",
+            f"{r.stats.states:,}" if registry.counts_states(r.engine) else "-",
             str(r.stats.depth),
             f"{r.stats.seconds:.2f}",
         )
@@ -765,7 +787,7 @@ def _print_text(results: Sequence[Result], interrupted: str = "") -> None:
 @click.argument("design_b", metavar="SPEC_B[:VARIANT]")
 @click.option(
     "--engine",
-    type=click.Choice(("auto", "explicit", "native")),
+    type=click.Choice(behaviours.ENGINES),
     default="auto",
     show_default=True,
     help="The explorer for the verdicts and the behaviours.",

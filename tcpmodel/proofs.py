@@ -50,6 +50,7 @@ import z3
 
 import tcpmodel
 from tcpmodel.check import NOT_STARTED, Options, check_spec, used_invariants
+from tcpmodel.engines import registry
 from tcpmodel.engines.explicit import Bounds
 from tcpmodel.errors import TcpModelError
 from tcpmodel.files import write_atomic
@@ -64,7 +65,6 @@ from tcpmodel.spec import Configuration, Spec
 from tcpmodel.spec import load as load_spec
 
 FORMAT = "tcpmodel-proof/1"
-ENGINES = ("kind", "chc")
 VERDICTS = ("proved", "holds", "unreachable")
 
 
@@ -158,7 +158,7 @@ def _expr(e: Expr) -> str:
 
 
 def is_proof(r: Result) -> bool:
-    return r.engine in ENGINES and r.verdict in VERDICTS
+    return r.engine in registry.provers() and r.verdict in VERDICTS
 
 
 def artefact_path(folder: Path, spec: str, variant: str | None, prop: str) -> Path:
@@ -318,8 +318,10 @@ def load(path: Path) -> Artefact:
     for k in ("spec_sha256", "model_sha256"):
         if len(doc[k]) != 64 or any(c not in "0123456789abcdef" for c in doc[k]):
             raise err(k, f"expected 64 lowercase hex digits (sha256), got {doc[k]!r}")
-    if doc["engine"] not in ENGINES:
-        raise err("engine", f"expected one of {', '.join(ENGINES)}, got {doc['engine']!r}")
+    if doc["engine"] not in registry.provers():
+        raise err(
+            "engine", f"expected one of {', '.join(registry.provers())}, got {doc['engine']!r}"
+        )
     if doc["verdict"] not in VERDICTS:
         raise err("verdict", f"expected one of {', '.join(VERDICTS)}, got {doc['verdict']!r}")
     if doc["engine"] == "kind" and doc["k"] is None:

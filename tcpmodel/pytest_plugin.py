@@ -27,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from tcpmodel.check import ENGINES, Options, check_spec
+from tcpmodel.check import Options, check_spec
+from tcpmodel.engines import registry
 from tcpmodel.engines.explicit import Bounds
 from tcpmodel.errors import TcpModelError
 from tcpmodel.results import Result
@@ -40,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tcpmodel", "tcpmodel spec files")
     group.addoption(
         "--tcpmodel-engine",
-        choices=ENGINES,
+        choices=registry.choices(),
         default="auto",
         help="engine for spec files (default: auto)",
     )

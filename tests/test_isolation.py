@@ -4,6 +4,7 @@ the Python explorer; other configurations and specs are checked; soundness error
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Sequence
@@ -13,10 +14,11 @@ import pytest
 import z3
 from click.testing import CliRunner
 
-from tcpmodel.check import RUNS, Options, _guarded, check_spec
+from tcpmodel.check import Options, _guarded, check_spec
 from tcpmodel.cli import main
 from tcpmodel.engines import native
 from tcpmodel.engines.explicit import Bounds, ProgressFn, rss_mb
+from tcpmodel.engines.registry import ENGINES, Engine
 from tcpmodel.errors import NativeError, ReplayError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel import cgen
@@ -58,12 +60,17 @@ def two(tmp: Path) -> Spec:
 Run = tuple[dict[str, Outcome], Stats]
 
 
+def substitute(monkeypatch: pytest.MonkeyPatch, engine: str, run: Engine) -> None:
+    """Run ``run`` for ``engine``: its registry entry, with another run function."""
+    monkeypatch.setitem(ENGINES, engine, dataclasses.replace(ENGINES[engine], run=run))
+
+
 def peterson_fails(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, error: BaseException, engine: str
 ) -> list[Result]:
     spec = two(tmp_path)
     target = spec.configurations[1].system
-    real = RUNS[engine]
+    real = ENGINES[engine].run
 
     def run(
         system: System,
@@ -76,7 +83,7 @@ def peterson_fails(
             raise error
         return real(system, props, bounds, progress, compiled)
 
-    monkeypatch.setitem(RUNS, engine, run)
+    substitute(monkeypatch, engine, run)
     return check_spec(spec, Options(engine))
 
 
@@ -128,7 +135,7 @@ def test_through_the_cli_the_other_specs_are_checked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     two(tmp_path)
-    real = RUNS["explicit"]
+    real = ENGINES["explicit"].run
     loaded: list[str] = []
 
     def by_spec(
@@ -143,7 +150,7 @@ def test_through_the_cli_the_other_specs_are_checked(
             raise MemoryError
         return real(system, props, bounds, progress, compiled)
 
-    monkeypatch.setitem(RUNS, "explicit", by_spec)
+    substitute(monkeypatch, "explicit", by_spec)
     files = [str(tmp_path / "two.toml"), str(SPECS / "mutex-peterson.toml")]
     r = CliRunner().invoke(
         main,
@@ -196,7 +203,7 @@ def test_a_native_overflow_falls_back_to_the_python_explorer() -> None:
     prop = parse_property("y-small", "always(y < 7)", system)
 
     def run(name: str, bounds: Bounds) -> Run:
-        return RUNS[name](system, [prop], bounds, None, None)
+        return ENGINES[name].run(system, [prop], bounds, None, None)
 
     got, stats, used = _guarded("native", run, [prop], Bounds())
     assert used == "explicit" and stats.complete

@@ -21,7 +21,8 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tcpmodel.check import ENGINES, Options, check_spec
+from tcpmodel.check import Options, check_spec
+from tcpmodel.engines import registry
 from tcpmodel.engines.bmc import bmc
 from tcpmodel.engines.chc import chc
 from tcpmodel.engines.explicit import Bounds, explore
@@ -103,8 +104,19 @@ def test_chc_agrees_with_explicit_on_alternating_bit() -> None:
         assert got["ack-consistent"].verdict == verdict
 
 
-def test_engines_are_registered() -> None:
-    assert ENGINES == ("auto", "explicit", "native", "bmc", "kind", "chc")
+def test_the_registry_describes_each_engine() -> None:
+    # What each engine can decide, as the registry says it: the routing reads these.
+    assert registry.choices()[0] == "auto"
+    assert all(e.name == n for n, e in registry.ENGINES.items())
+    assert registry.provers() == ("kind", "chc")
+    assert registry.explorers() == ("explicit", "native")
+    assert registry.auto_prover().name == "kind"
+    assert registry.liveness_engine("bmc").name == "bmc"
+    assert {registry.liveness_engine(n).name for n in ("explicit", "native", "kind", "chc")} == {
+        "explicit"
+    }
+    assert registry.resolve("auto") in registry.explorers()
+    assert [n for n in registry.ENGINES if registry.counts_states(n)] == ["explicit", "native"]
 
 
 # ---------------------------------------------------------------------------------------------
