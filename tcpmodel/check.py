@@ -115,8 +115,8 @@ def check_spec(
                 cfg, compiled, checks, engine, options, on_progress
             )
         for c in checks:
-            o = outcomes[c.prop.name]
             stats, used = stats_of[c.prop.name]
+            o = _shown(outcomes[c.prop.name], used)
             if o.trace is not None:
                 replay(cfg.system, o.trace, compiled)
             results.append(
@@ -132,9 +132,25 @@ def check_spec(
                     stats=stats,
                     trace=o.trace,
                     reason=o.reason,
+                    invariant=o.invariant,
+                    invariants=o.invariants,
+                    k=o.k,
+                    strategy=o.strategy,
+                    game=c.prop.kind == "exists_forall",
                 )
             )
     return results
+
+
+def _shown(o: Outcome, engine: str) -> Outcome:
+    """``o`` as it may be shown: a counterexample or witness comes with its trace, which is
+    replayed before it is shown; without one the verdict is ``unknown``, saying why."""
+    if o.verdict in ("violated", "reachable") and o.trace is None:
+        said = f": {o.reason}" if o.reason else ""
+        return Outcome(
+            "unknown", reason=f"the {engine} engine said {o.verdict} with no trace to replay{said}"
+        )
+    return o
 
 
 def _check_configuration(
@@ -403,7 +419,8 @@ def _game_verdict(
         return Outcome(
             "reachable",
             trace,
-            f"the strategy {fmt(strat_vars, best)} succeeds for all {n} values of "
+            strategy={v.name: show(v.vtype, x) for v, x in zip(strat_vars, best, strict=True)},
+            reason=f"the strategy {fmt(strat_vars, best)} succeeds for all {n} values of "
             f"{secret_names} ({len(winners)} of the {m} strategies win); the trace shows "
             f"{fmt(secret_vars, sec)}",
         )
@@ -427,15 +444,9 @@ def _game_verdict(
     )
 
 
-def used_invariants(reason: str, invariants: Sequence[Property]) -> list[Property]:
-    """The invariants kind assumed for an outcome with ``reason``: those it did not drop (it
-    names each dropped one as ``invariant '<formula>' not used``)."""
-    return [i for i in invariants if f"invariant {i.formula!r} not used" not in reason]
-
-
 def _say_invariants(o: Outcome) -> Outcome:
     """kind names in a proof's reason the invariants it used (``strengthened by ...``) and
     each one it dropped; a proof that used none says so too."""
-    if o.verdict in ("proved", "unreachable") and "strengthened by" not in o.reason:
+    if o.verdict in ("proved", "unreachable") and not o.invariants:
         return dataclasses.replace(o, reason=o.reason + "; no invariant used")
     return o

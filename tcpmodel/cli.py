@@ -765,8 +765,7 @@ def _print_text(results: Sequence[Result], interrupted: str = "") -> None:
     console.print(t)
     for r in results:
         # exists_forall verdicts say which strategy wins for how many secrets (a lucky guess).
-        game = r.formula.lstrip().startswith("exists_forall")
-        if r.verdict in ("unknown", "proved") or (game and r.reason):
+        if r.verdict in ("unknown", "proved") or (r.game and r.reason):
             console.print(f"{r.spec} {r.case_name}: {r.verdict}: {r.reason}", markup=False)
         if r.trace is not None and (r.verdict == "violated" or not r.met):
             console.print(f"\n{_trace_header(r)}{report.trace_text(r.trace)}", markup=False)

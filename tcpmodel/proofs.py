@@ -49,7 +49,7 @@ from typing import Any, Literal
 import z3
 
 import tcpmodel
-from tcpmodel.check import NOT_STARTED, Options, check_spec, used_invariants
+from tcpmodel.check import NOT_STARTED, Options, check_spec
 from tcpmodel.engines import registry
 from tcpmodel.engines.explicit import Bounds
 from tcpmodel.errors import TcpModelError
@@ -179,8 +179,8 @@ def artefacts(spec: Spec, results: Sequence[Result], folder: Path) -> list[Artef
         if r.variant not in hashes:
             hashes[r.variant] = model_sha256(cfg.system)
         path = artefact_path(folder, spec.name, r.variant, r.prop)
+        used = r.invariants or ()
         rel = os.path.relpath(Path(spec.file).resolve(), path.parent.resolve())
-        chc_inv = r.reason.removeprefix("invariant: ") if r.engine == "chc" else None
         out.append(
             Artefact(
                 path=path,
@@ -195,11 +195,9 @@ def artefacts(spec: Spec, results: Sequence[Result], folder: Path) -> list[Artef
                 formula=r.formula,
                 verdict=r.verdict,
                 engine=r.engine,
-                k=r.stats.depth if r.engine == "kind" else None,
-                invariant=chc_inv,
-                invariants=tuple(i.formula for i in used_invariants(r.reason, cfg.invariants))
-                if r.engine == "kind"
-                else (),
+                k=r.k,
+                invariant=r.invariant,
+                invariants=tuple(i.formula for i in cfg.invariants if i.formula in used),
                 reason=r.reason,
                 z3=z3.get_version_string(),
                 tcpmodel=tcpmodel.__version__,

@@ -90,11 +90,20 @@ class Stats:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What an engine says about one property."""
+    """What an engine says about one property.  ``reason`` is for people; what a program
+    needs is in the other fields: ``invariant``, the inductive invariant Spacer found (``chc``,
+    in the formula language or marked ``(Z3 syntax)``); ``invariants``, the ``[[invariant]]``
+    formulas a ``kind`` proof assumed (``()``: none); ``k``, the depth the ``kind`` run reached
+    (the bound with which it proves this again); ``strategy``, the winning strategy of an
+    ``exists_forall`` game (variable to value)."""
 
     verdict: Verdict
     trace: Trace | None = None
     reason: str = ""
+    invariant: str | None = None
+    invariants: tuple[str, ...] | None = None
+    k: int | None = None
+    strategy: Mapping[str, Shown] | None = None
 
 
 def meets(verdict: Verdict, expect: Expectation) -> bool:
@@ -118,6 +127,13 @@ class Result:
     stats: Stats
     trace: Trace | None = None
     reason: str = ""
+    # what the engine found besides the verdict (see `Outcome`), and whether the property is
+    # an ``exists_forall`` game
+    invariant: str | None = None
+    invariants: tuple[str, ...] | None = None
+    k: int | None = None
+    strategy: Mapping[str, Shown] | None = None
+    game: bool = False
 
     @property
     def met(self) -> bool:
@@ -156,4 +172,9 @@ class Result:
             "stats": self.stats.to_json(),
             "trace": self.trace.to_json() if self.trace is not None else None,
             "loop": self.trace.loop if self.trace is not None else None,
+            "game": self.game,
+            "k": self.k,
+            "invariant": self.invariant,
+            "invariants": list(self.invariants) if self.invariants is not None else None,
+            "strategy": dict(self.strategy) if self.strategy is not None else None,
         }

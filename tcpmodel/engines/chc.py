@@ -11,15 +11,18 @@ Spacer generalises best)::
 ``sat`` means an inductive invariant exists: Spacer's interpretation of ``Inv`` is checked
 again by a plain solver (initiation, consecution, safety; a failure is a `ReplayError`, an
 internal soundness failure), and the property is ``proved`` (``unreachable`` for
-``reachable(p)``) with ``reason = "invariant: <text>"``.  The text is in the formula language
-over the model's variable names (enum values by name), and is parsed back and checked
-equivalent to Spacer's on the variables' domains; where that fails (e.g. bit-vector operators
-with no formula syntax) it is Z3's own printing, marked ``(Z3 syntax)``.
+``reachable(p)``) with the text in ``Outcome.invariant`` (and ``reason = "invariant: <text>"``
+for people).  The text is in the formula language over the model's variable names (enum values
+by name), and is parsed back and checked equivalent to Spacer's on the variables' domains;
+where that fails (e.g. bit-vector operators with no formula syntax) it is Z3's own printing,
+marked ``(Z3 syntax)``.
 
 With a time limit, each property has an equal share of the time left when its turn comes.
 ``unsat`` means a bad state is reachable: `tcpmodel.engines.bmc` then finds a shortest
 counterexample or witness (replayed) within the remaining bounds, or raises the explorer's
-`ModelError` if what is reachable is an update out of range.  Solver time limits give
+`ModelError` if what is reachable is an update out of range; when bmc finds none in time the
+verdict is ``unknown`` (a verdict without a trace to replay is not shown), its reason saying
+what Spacer found.  Solver time limits give
 ``unknown``.  `Stats` are those of the symbolic engines (``states`` 0, ``depth`` that of the
 bmc run if one was needed).
 """
@@ -75,7 +78,8 @@ def chc(
             refuted.append(p)
             continue
         verdict: Verdict = "proved" if p.kind == "always" else "unreachable"
-        out[p.name] = Outcome(verdict, reason="invariant: " + readable(enc, inv))
+        text = readable(enc, inv)
+        out[p.name] = Outcome(verdict, reason="invariant: " + text, invariant=text)
     depth = 0
     if refuted:
         rest = None if bounds.timeout is None else max(0.0, bounds.timeout - budget.seconds)
@@ -89,10 +93,12 @@ def chc(
         depth = st.depth
         for p in refuted:
             o = found[p.name]
-            if o.verdict == "unknown":
+            if o.verdict == "unknown":  # no trace to replay: not a verdict to show
+                said = "violated" if p.kind == "always" else "reachable"
                 o = Outcome(
-                    "violated" if p.kind == "always" else "reachable",
-                    reason=f"Spacer: a bad state is reachable; bmc found no trace: {o.reason}",
+                    "unknown",
+                    reason=f"Spacer says {said} (a bad state is reachable), but bmc found no "
+                    f"trace to replay and show: {o.reason}",
                 )
             out[p.name] = o
     stats = Stats(0, 0, depth, budget.seconds, rss_mb(), False)

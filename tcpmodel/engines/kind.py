@@ -402,7 +402,12 @@ def kind(
             out[p.name] = Outcome("violated" if p.kind == "always" else "reachable", trace)
         elif i in proof:
             verdict: Verdict = "proved" if p.kind == "always" else "unreachable"
-            out[p.name] = Outcome(verdict, reason=proof[i] + used + extra.note())
+            out[p.name] = Outcome(
+                verdict,
+                reason=proof[i] + used + extra.note(),
+                invariants=tuple(x.text for x in extra.kept),
+                k=base.k,
+            )
         else:
             out[p.name] = Outcome("unknown", reason=stop + extra.note())
     stats = Stats(0, 0, base.k, budget.seconds, rss_mb(), False)
