@@ -12,15 +12,14 @@ k-induction (`tcpmodel.engines.kind`); ``chc`` asks Z3's Spacer for an inductive
 run too, and replay their traces.  What an engine can decide (LTL, games), the engine ``auto``
 stands for and the prover it falls back on are the registry's entries, not names here.
 
-``exists_forall(S, K, p)`` properties (`tcpmodel.formula`) are games: one strategy value for
-every secret value.  The strategy and secret variables never change, so the reachable states
-split by the initial state's strategy: `check_exists_forall` explores the states of each
-strategy once (the system restricted to that strategy's initial states), with one
-``reachable(p and K == k)`` per secret value ``k``, and answers ``reachable`` only when one
-strategy reaches ``p`` under every secret, with a shortest witness for that strategy; a
-strategy that wins for some secrets only is a lucky guess, and the verdict is ``unreachable``,
-its reason naming the best strategy and how many secrets it wins.  Only the explorers
-(``explicit``, ``native``) decide it; the symbolic engines answer ``unknown`` and say so.
+The steps, each a function: the spec's ``[bounds]`` under the command line's
+(`with_spec_bounds`); per configuration, its selected checks split by what decides them
+(`_split`: ``always``/``reachable`` to the chosen engine, LTL to its `liveness_engine`, each
+``exists_forall`` game to `tcpmodel.engines.game` with the explorer); one guarded run per part
+(`_run_safety`, `_prove_open` for ``auto``'s proof fallback, `_run_liveness`, `_run_games`),
+each giving its properties an outcome and the statistics and engine of the run that decided
+them (`_Decided`); then each outcome checked for a trace (`_shown`), the trace replayed, and
+the `Result` built (`_result`).
 
 One configuration's failure is not the run's: each engine run is guarded (`_guarded`).  A Z3
 exception or a `MemoryError` gives its properties ``unknown`` with the reason; a `NativeError`
@@ -29,33 +28,47 @@ with the bounds left, each reason saying so.  A `ReplayError` (a trace the seman
 and the model's own errors propagate.  An interrupt (``Bounds.interrupt``) stops the engine
 running as a bound does, and every run not yet started is ``unknown``, `NOT_STARTED`.
 
-A configuration's ``[[invariant]]`` formulas go to ``kind``, which checks them first and
-assumes only those it keeps; the reason of every proof says which it used (`used_invariants`).
+A configuration's ``[[invariant]]`` formulas go to the engines that take them (``kind``),
+which check them first and assume only those they keep; the outcome lists those
+(``Outcome.invariants``) and the reason of every proof says which it used.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import z3
 
-from tcpmodel.engines import registry
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, interrupted
+from tcpmodel.engines import game, registry
+from tcpmodel.engines.explicit import (
+    NOT_STARTED,
+    Bounds,
+    Progress,
+    ProgressFn,
+    interrupted,
+    remaining,
+)
 from tcpmodel.engines.registry import AUTO, Outcomes, info, resolve
 from tcpmodel.errors import NativeError
 from tcpmodel.formula import Property
-from tcpmodel.kernel import expr as E
-from tcpmodel.kernel.cgen import MAX_PREDICATES
 from tcpmodel.kernel.compile import Compiled
-from tcpmodel.kernel.system import System, Value, Variable
-from tcpmodel.kernel.types import EnumType, show
-from tcpmodel.results import Outcome, Result, Stats, Trace
+from tcpmodel.kernel.system import System
+from tcpmodel.results import Outcome, Result, Stats
 from tcpmodel.semantics import replay
 from tcpmodel.spec import Check, Configuration, Spec
+
+__all__ = [
+    "NOT_STARTED",
+    "Options",
+    "auto_proof_bounds",
+    "check_exists_forall",
+    "check_spec",
+    "selected",
+    "with_spec_bounds",
+]
 
 
 def auto_proof_bounds(b: Bounds) -> Bounds:
@@ -86,7 +99,27 @@ def with_spec_bounds(given: Bounds, own: Bounds) -> Bounds:
     )
 
 
-NOT_STARTED = "interrupted before it started"
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """Outcomes by property name, each with the statistics and the engine of its run."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    stats: dict[str, tuple[Stats, str]] = field(default_factory=dict)
+
+    def add(self, outcomes: dict[str, Outcome], stats: Stats, engine: str) -> None:
+        self.outcomes.update(outcomes)
+        self.stats.update({n: (stats, engine) for n in outcomes})
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What every step of one configuration's check needs."""
+
+    cfg: Configuration
+    compiled: Compiled
+    engine: str  # resolved
+    bounds: Bounds
+    progress: ProgressFn | None
 
 
 def check_spec(
@@ -96,50 +129,157 @@ def check_spec(
 ) -> list[Result]:
     engine = resolve(options.engine)
     info(engine)  # an unknown name is a UsageError
-    options = dataclasses.replace(options, bounds=with_spec_bounds(options.bounds, spec.bounds))
+    bounds = with_spec_bounds(options.bounds, spec.bounds)
     results: list[Result] = []
     for cfg in spec.configurations:
-        idx = selected(cfg, options.only)
-        if not idx:
+        checks = [cfg.checks[i] for i in selected(cfg, options.only)]
+        if not checks:
             continue
         label = spec.name if cfg.variant is None else f"{spec.name}/{cfg.variant}"
         on_progress = None if progress is None else (lambda p, lab=label: progress(lab, p))
-        checks = [cfg.checks[i] for i in idx]
         compiled: Compiled | None = None
-        if interrupted(options.bounds):  # not even compiled: the user is waiting
-            outcomes = {c.prop.name: Outcome("unknown", reason=NOT_STARTED) for c in checks}
-            stats_of = {c.prop.name: (Stats(), engine) for c in checks}
+        if interrupted(bounds):  # not even compiled: the user is waiting
+            decided = _Decided()
+            decided.add(_unknown(c.prop for c in checks), Stats(), engine)
         else:
             compiled = Compiled(cfg.system)
-            outcomes, stats_of = _check_configuration(
-                cfg, compiled, checks, engine, options, on_progress
-            )
+            run = _Run(cfg, compiled, engine, bounds, on_progress)
+            decided = _check_configuration(run, checks, options.engine == AUTO)
         for c in checks:
-            stats, used = stats_of[c.prop.name]
-            o = _shown(outcomes[c.prop.name], used)
+            stats, used = decided.stats[c.prop.name]
+            o = _shown(decided.outcomes[c.prop.name], used)
             if o.trace is not None:
                 replay(cfg.system, o.trace, compiled)
-            results.append(
-                Result(
-                    spec=spec.name,
-                    file=spec.file,
-                    variant=cfg.variant,
-                    prop=c.prop.name,
-                    formula=c.prop.formula,
-                    expect=c.expect,
-                    verdict=o.verdict,
-                    engine=used,
-                    stats=stats,
-                    trace=o.trace,
-                    reason=o.reason,
-                    invariant=o.invariant,
-                    invariants=o.invariants,
-                    k=o.k,
-                    strategy=o.strategy,
-                    game=c.prop.kind == "exists_forall",
-                )
-            )
+            results.append(_result(spec, cfg, c, o, stats, used))
     return results
+
+
+def _check_configuration(run: _Run, checks: Sequence[Check], auto: bool) -> _Decided:
+    """The outcome of each of ``checks`` on the configuration, with the statistics and the
+    name of the engine that gave it.  Each engine run is `_guarded`: its failure, or an
+    interrupt before it starts, gives its properties ``unknown`` with the reason."""
+    safety, live, games = _split(checks)
+    decided = _Decided()
+    if safety:
+        _run_safety(run, safety, decided)
+        if auto and not interrupted(run.bounds):
+            _prove_open(run, [c for c in checks if c.prop in safety], decided)
+    if live:
+        _run_liveness(run, live, decided)
+    for g in games:
+        _run_game(run, g, decided)
+    return decided
+
+
+def _split(checks: Sequence[Check]) -> tuple[list[Property], list[Property], list[Property]]:
+    """The properties of ``checks`` by what decides them: state properties (``always``,
+    ``reachable``: the chosen engine, all in one run), LTL (the liveness checker, in one run),
+    games (one game solve each)."""
+    props = [c.prop for c in checks]
+    return (
+        [p for p in props if p.kind in ("always", "reachable")],
+        [p for p in props if p.kind == "ltl"],
+        [p for p in props if p.kind == "exists_forall"],
+    )
+
+
+def _with_invariants(run: _Run, name: str, props: Sequence[Property], b: Bounds) -> Outcomes:
+    """Engine ``name`` on ``props``, given the configuration's invariants if it takes them
+    (each proof then says whether it used any)."""
+    e = info(name)
+    cfg = run.cfg
+    if e.with_invariants is None or not cfg.invariants:
+        return e.run(cfg.system, props, b, run.progress, run.compiled)
+    got, stats = e.with_invariants(cfg.system, props, b, run.progress, run.compiled, cfg.invariants)
+    return {n: _say_invariants(o) for n, o in got.items()}, stats
+
+
+def _run_safety(run: _Run, safety: Sequence[Property], decided: _Decided) -> None:
+    def go(name: str, b: Bounds) -> Outcomes:
+        return _with_invariants(run, name, safety, b)
+
+    got, stats, used = _guarded(run.engine, go, safety, run.bounds)
+    decided.add(got, stats, used)
+
+
+def _prove_open(run: _Run, checks: Sequence[Check], decided: _Decided) -> None:
+    """``auto``'s proof fallback: the explorer could not settle a ``holds`` expectation (a
+    bound stopped it), so the registry's `auto_prover` tries to prove it, within the same
+    time limit (`auto_proof_bounds`); only a definite verdict replaces the explorer's."""
+    open_ = [
+        c.prop
+        for c in checks
+        if c.prop.kind == "always"
+        and c.expect == "holds"
+        and decided.outcomes[c.prop.name].verdict == "unknown"
+    ]
+    if not open_:
+        return
+    prover = registry.auto_prover()
+
+    def go(name: str, b: Bounds) -> Outcomes:
+        e = info(name)
+        pb = auto_proof_bounds(b)
+        cfg = run.cfg
+        if e.with_invariants is None:
+            return e.run(cfg.system, open_, pb, run.progress, None)
+        tried, stats = e.with_invariants(cfg.system, open_, pb, run.progress, None, cfg.invariants)
+        if cfg.invariants:
+            tried = {n: _say_invariants(o) for n, o in tried.items()}
+        return tried, stats
+
+    tried, stats, _ = _guarded(prover.name, go, open_, run.bounds)
+    settled = {n: o for n, o in tried.items() if o.verdict in ("proved", "holds", "violated")}
+    decided.add(settled, stats, prover.name)
+
+
+def _run_liveness(run: _Run, live: Sequence[Property], decided: _Decided) -> None:
+    """LTL properties, by the chosen engine's own LTL checker (bmc: lasso-shaped BMC, which
+    finds violations only), else the explicit liveness checker."""
+
+    def go(name: str, b: Bounds) -> Outcomes:
+        check_live = registry.liveness_engine(name).liveness
+        assert check_live is not None
+        cfg = run.cfg
+        return check_live(cfg.system, live, b, run.progress, run.compiled, cfg.fairness)
+
+    got, stats, used = _guarded(registry.liveness_engine(run.engine).name, go, live, run.bounds)
+    decided.add(got, stats, used)
+
+
+def _run_game(run: _Run, prop: Property, decided: _Decided) -> None:
+    def go(name: str, b: Bounds) -> Outcomes:
+        o, st = check_exists_forall(run.cfg.system, prop, name, b, run.progress, run.compiled)
+        return {prop.name: o}, st
+
+    got, stats, used = _guarded(run.engine, go, [prop], run.bounds)
+    decided.add(got, stats, used)
+
+
+def check_exists_forall(
+    system: System,
+    prop: Property,
+    engine: str,
+    bounds: Bounds | None = None,
+    progress: ProgressFn | None = None,
+    compiled: Compiled | None = None,
+) -> tuple[Outcome, Stats]:
+    """Decide the game ``prop`` with ``engine`` (`tcpmodel.engines.game`) if the registry says
+    it decides games, else ``unknown`` saying which engines do."""
+    e = info(engine)
+    if not e.games:
+        shape = f"exists_forall over {', '.join(prop.strategy)} and {', '.join(prop.secret)}"
+        which = registry.one_of([*registry.explorers(), AUTO])
+        return Outcome(
+            "unknown",
+            reason=f"{shape} is decided by the explorers only (--engine {which}); "
+            f"--engine {engine} does not support it",
+        ), Stats()
+    return game.exists_forall(system, prop, e.run, bounds, progress, compiled)
+
+
+def _unknown(props: Iterable[Property], reason: str = NOT_STARTED) -> dict[str, Outcome]:
+    return {p.name: Outcome("unknown", reason=reason) for p in props}
 
 
 def _shown(o: Outcome, engine: str) -> Outcome:
@@ -153,92 +293,27 @@ def _shown(o: Outcome, engine: str) -> Outcome:
     return o
 
 
-def _check_configuration(
-    cfg: Configuration,
-    compiled: Compiled,
-    checks: Sequence[Check],
-    engine: str,
-    options: Options,
-    on_progress: ProgressFn | None,
-) -> tuple[dict[str, Outcome], dict[str, tuple[Stats, str]]]:
-    """The outcome of each of ``checks`` on ``cfg``, with the statistics and the name of the
-    engine that gave it.  Each engine run is `_guarded`: its failure, or an interrupt before
-    it starts, gives its properties ``unknown`` with the reason."""
-    bounds = options.bounds
-    # LTL properties go to the explicit liveness checker (under the configuration's
-    # fairness); always/reachable ones to the chosen engine, all in one run each.
-    safety = [c.prop for c in checks if c.prop.kind in ("always", "reachable")]
-    live = [c.prop for c in checks if c.prop.kind == "ltl"]
-    games = [c.prop for c in checks if c.prop.kind == "exists_forall"]
-    outcomes: dict[str, Outcome] = {}
-    stats_of: dict[str, tuple[Stats, str]] = {}
-    if safety:
-
-        def run_safety(name: str, b: Bounds) -> Outcomes:
-            e = info(name)
-            if e.with_invariants is not None and cfg.invariants:
-                got, stats = e.with_invariants(
-                    cfg.system, safety, b, on_progress, compiled, cfg.invariants
-                )
-                return {n: _say_invariants(o) for n, o in got.items()}, stats
-            return e.run(cfg.system, safety, b, on_progress, compiled)
-
-        got, stats, used = _guarded(engine, run_safety, safety, bounds)
-        outcomes.update(got)
-        stats_of.update({p.name: (stats, used) for p in safety})
-        if options.engine == AUTO and not interrupted(bounds):
-            # The explorer could not settle a `holds` expectation (a bound stopped it):
-            # try to prove it by k-induction, within the same time limit.
-            open_ = [
-                c.prop
-                for c in checks
-                if c.prop.kind == "always"
-                and c.expect == "holds"
-                and got[c.prop.name].verdict == "unknown"
-            ]
-            if open_:
-                prover = registry.auto_prover()
-
-                def run_prover(name: str, b: Bounds) -> Outcomes:
-                    e = info(name)
-                    pb = auto_proof_bounds(b)
-                    if e.with_invariants is None:
-                        return e.run(cfg.system, open_, pb, on_progress, None)
-                    tried, kstats = e.with_invariants(
-                        cfg.system, open_, pb, on_progress, None, cfg.invariants
-                    )
-                    if cfg.invariants:
-                        tried = {n: _say_invariants(o) for n, o in tried.items()}
-                    return tried, kstats
-
-                tried, kstats, _ = _guarded(prover.name, run_prover, open_, bounds)
-                for name, o in tried.items():
-                    if o.verdict in ("proved", "holds", "violated"):
-                        outcomes[name] = o
-                        stats_of[name] = (kstats, prover.name)
-    if live:
-        # The engine's own LTL checker (bmc: lasso-shaped BMC, which finds violations only),
-        # else the explicit liveness checker.
-        live_engine = registry.liveness_engine(engine).name
-
-        def run_live(name: str, b: Bounds) -> Outcomes:
-            check_live = registry.liveness_engine(name).liveness
-            assert check_live is not None
-            return check_live(cfg.system, live, b, on_progress, compiled, cfg.fairness)
-
-        got, stats, used = _guarded(live_engine, run_live, live, bounds)
-        outcomes.update(got)
-        stats_of.update({p.name: (stats, used) for p in live})
-    for game in games:
-
-        def run_game(name: str, b: Bounds, game: Property = game) -> Outcomes:
-            o, st = check_exists_forall(cfg.system, game, name, b, on_progress, compiled)
-            return {game.name: o}, st
-
-        got, gstats, used = _guarded(engine, run_game, [game], bounds)
-        outcomes.update(got)
-        stats_of[game.name] = (gstats, used)
-    return outcomes, stats_of
+def _result(
+    spec: Spec, cfg: Configuration, c: Check, o: Outcome, stats: Stats, engine: str
+) -> Result:
+    return Result(
+        spec=spec.name,
+        file=spec.file,
+        variant=cfg.variant,
+        prop=c.prop.name,
+        formula=c.prop.formula,
+        expect=c.expect,
+        verdict=o.verdict,
+        engine=engine,
+        stats=stats,
+        trace=o.trace,
+        reason=o.reason,
+        invariant=o.invariant,
+        invariants=o.invariants,
+        k=o.k,
+        strategy=o.strategy,
+        game=c.prop.kind == "exists_forall",
+    )
 
 
 def _guarded(
@@ -267,7 +342,7 @@ def _guarded(
         failed = f"the native engine failed ({e})"
         if interrupted(bounds):  # gcc may have been stopped by the same Ctrl-C
             return unknown(f"{NOT_STARTED} ({failed})")
-        left = _remaining(bounds, 0, time.monotonic() - start)
+        left = remaining(bounds, 0, time.monotonic() - start)
         if left is None:
             return unknown(f"{failed}; no time left for the Python explorer")
         fallback = _guarded("explicit", run, props, left)
@@ -288,160 +363,6 @@ def _guarded(
 
 def _noted(o: Outcome, note: str) -> Outcome:
     return dataclasses.replace(o, reason=f"{note}; {o.reason}" if o.reason else note)
-
-
-def check_exists_forall(
-    system: System,
-    prop: Property,
-    engine: str,
-    bounds: Bounds | None = None,
-    progress: ProgressFn | None = None,
-    compiled: Compiled | None = None,
-) -> tuple[Outcome, Stats]:
-    """Decide ``exists_forall(S, K, p)`` (see the module docstring) with the explorer
-    ``engine``; ``bounds`` apply to all the strategies' explorations together."""
-    shape = f"exists_forall over {', '.join(prop.strategy)} and {', '.join(prop.secret)}"
-    if not info(engine).games:
-        which = registry.one_of([*registry.explorers(), AUTO])
-        return Outcome(
-            "unknown",
-            reason=f"{shape} is decided by the explorers only (--engine {which}); "
-            f"--engine {engine} does not support it",
-        ), Stats()
-    bounds = bounds or Bounds()
-    strat_vars = [system.var(n) for n in prop.strategy]
-    secret_vars = [system.var(n) for n in prop.secret]
-
-    def project(state: Sequence[Value], vs: Sequence[Variable]) -> tuple[Value, ...]:
-        return tuple(state[system.index[v.name]] for v in vs)
-
-    strategies = sorted(dict.fromkeys(project(s, strat_vars) for s in system.init))
-    secrets = sorted(dict.fromkeys(project(s, secret_vars) for s in system.init))
-    base = (compiled or Compiled(system)) if engine == "explicit" else None
-    start = time.monotonic()
-    totals = Stats(complete=True)
-    # per strategy: the secrets it wins, with a shortest witness each
-    wins: dict[tuple[Value, ...], dict[tuple[Value, ...], Trace]] = {s: {} for s in strategies}
-    stop = ""  # why some (strategy, secret) pair is undecided
-    # One predicate per (strategy, secret) pair, at most MAX_PREDICATES per exploration (the
-    # native engine's limit): strategies in groups, each group's states explored once (more
-    # than MAX_PREDICATES secrets: once per slice of them).
-    size = max(1, MAX_PREDICATES // len(secrets))
-    for g in range(0, len(strategies), size):
-        group = strategies[g : g + size]
-        init = tuple(s for s in system.init if project(s, strat_vars) in group)
-        restricted = dataclasses.replace(system, init=init)
-        sub_compiled: Compiled | None = None
-        if base is not None:
-            sub_compiled = copy.copy(base)  # the same generated code, other initial states
-            sub_compiled.system = restricted
-        for lo in range(0, len(secrets), MAX_PREDICATES):
-            pairs = [(strat, sec) for strat in group for sec in secrets[lo : lo + MAX_PREDICATES]]
-            subs = [
-                Property(
-                    f"{prop.name}#{k}",
-                    "reachable",
-                    E.and_(
-                        prop.predicate,
-                        *(_is(v, x) for v, x in zip(strat_vars, strat, strict=True)),
-                        *(_is(v, x) for v, x in zip(secret_vars, sec, strict=True)),
-                    ),
-                    prop.formula,
-                )
-                for k, (strat, sec) in enumerate(pairs)
-            ]
-            left = _remaining(bounds, totals.states, time.monotonic() - start)
-            if interrupted(bounds):
-                stop = stop or NOT_STARTED
-                totals = dataclasses.replace(totals, complete=False)
-                break
-            if left is None:
-                stop = stop or "a bound was reached before every strategy was explored"
-                totals = dataclasses.replace(totals, complete=False)
-                break
-            got, st = info(engine).run(restricted, subs, left, progress, sub_compiled)
-            totals = Stats(
-                states=totals.states + st.states,
-                transitions=totals.transitions + st.transitions,
-                depth=max(totals.depth, st.depth),
-                seconds=time.monotonic() - start,
-                peak_memory_mb=max(totals.peak_memory_mb, st.peak_memory_mb),
-                complete=totals.complete and st.complete,
-            )
-            for sub, (strat, sec) in zip(subs, pairs, strict=True):
-                o = got[sub.name]
-                if o.verdict == "reachable" and o.trace is not None:
-                    wins[strat][sec] = o.trace
-                elif o.verdict == "unknown":
-                    stop = stop or o.reason
-    return _game_verdict(strat_vars, secret_vars, strategies, secrets, wins, stop), totals
-
-
-def _is(v: Variable, value: Value) -> E.Expr:
-    """``v == value`` for a value as the state holds it (an enum by its code)."""
-    if isinstance(v.vtype, EnumType):
-        return E.eq(v.ref, E.enum_const(v.vtype, v.vtype.values[int(value)]))
-    return v.ref.eq(value)
-
-
-def _remaining(bounds: Bounds, states: int, seconds: float) -> Bounds | None:
-    """The bounds left for the next exploration, or ``None`` if a state or time bound is
-    already used up."""
-    max_states = None if bounds.max_states is None else bounds.max_states - states
-    timeout = None if bounds.timeout is None else bounds.timeout - seconds
-    if (max_states is not None and max_states <= 0) or (timeout is not None and timeout <= 0):
-        return None
-    return Bounds(bounds.max_depth, max_states, timeout, bounds.max_memory_mb, bounds.interrupt)
-
-
-def _game_verdict(
-    strat_vars: Sequence[Variable],
-    secret_vars: Sequence[Variable],
-    strategies: Sequence[tuple[Value, ...]],
-    secrets: Sequence[tuple[Value, ...]],
-    wins: dict[tuple[Value, ...], dict[tuple[Value, ...], Trace]],
-    stop: str,
-) -> Outcome:
-    """The verdict of an ``exists_forall`` property from what each strategy won."""
-
-    def fmt(vs: Sequence[Variable], vals: tuple[Value, ...]) -> str:
-        return ", ".join(f"{v.name}={show(v.vtype, x)}" for v, x in zip(vs, vals, strict=True))
-
-    secret_names = ", ".join(v.name for v in secret_vars)
-    n, m = len(secrets), len(strategies)
-    winners = [s for s in strategies if len(wins[s]) == n]
-    if winners:
-        # the winner with the shortest witness, and that witness (the first secret of its length)
-        best, trace, sec = min(
-            ((s, t, k) for s in winners for k, t in wins[s].items()),
-            key=lambda x: len(x[1]),
-        )
-        return Outcome(
-            "reachable",
-            trace,
-            strategy={v.name: show(v.vtype, x) for v, x in zip(strat_vars, best, strict=True)},
-            reason=f"the strategy {fmt(strat_vars, best)} succeeds for all {n} values of "
-            f"{secret_names} ({len(winners)} of the {m} strategies win); the trace shows "
-            f"{fmt(secret_vars, sec)}",
-        )
-    top = max(strategies, key=lambda s: len(wins[s]), default=None)
-    best_text = (
-        f"the best, {fmt(strat_vars, top)}, succeeds for {len(wins[top])} of the {n} values of "
-        f"{secret_names}"
-        if top is not None
-        else "no strategy was explored"
-    )
-    if stop:
-        return Outcome(
-            "unknown",
-            reason=f"{stop}; no strategy yet succeeds for every secret ({best_text} so far)",
-        )
-    lucky = " (a lucky guess, not an attack)" if top is not None and wins[top] else ""
-    return Outcome(
-        "unreachable",
-        reason=f"no strategy succeeds for every secret: {best_text}{lucky}; "
-        f"{m} strategies explored",
-    )
 
 
 def _say_invariants(o: Outcome) -> Outcome:

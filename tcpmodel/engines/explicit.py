@@ -197,6 +197,20 @@ def interrupted(bounds: Bounds) -> bool:
     return bounds.interrupt is not None and bounds.interrupt.requested
 
 
+NOT_STARTED = "interrupted before it started"
+"""The reason of every run an interrupt came before."""
+
+
+def remaining(bounds: Bounds, states: int, seconds: float) -> Bounds | None:
+    """The bounds left for the next exploration after ``states`` states and ``seconds``
+    seconds, or ``None`` if a state or time bound is already used up."""
+    max_states = None if bounds.max_states is None else bounds.max_states - states
+    timeout = None if bounds.timeout is None else bounds.timeout - seconds
+    if (max_states is not None and max_states <= 0) or (timeout is not None and timeout <= 0):
+        return None
+    return Bounds(bounds.max_depth, max_states, timeout, bounds.max_memory_mb, bounds.interrupt)
+
+
 def _limit(bounds: Bounds, states: int, seconds: float, depth: int) -> str:
     """The reason to stop at a check point (``depth``: the level being explored), else ``""``;
     an interrupt first."""

@@ -160,8 +160,27 @@ class StateCodec:
 class Compiled(StateCodec):
     """The generated functions of one system and conversions between values and bytes."""
 
-    def __init__(self, system: System) -> None:
+    _gen: _Generator
+    source: str
+    step: StepFn
+    successors: SuccFn
+
+    def __init__(self, system: System, same_code_as: Compiled | None = None) -> None:
+        """Compile ``system``; or, given ``same_code_as`` (a compiled system with the same
+        variables and actions, e.g. other initial states), reuse its generated code."""
         self.system = system
+        if same_code_as is not None:
+            other = same_code_as.system
+            if (other.variables, other.actions) != (system.variables, system.actions):
+                raise ValueError(
+                    f"{system.name}: not the same variables and actions as {other.name}"
+                )
+            self.layout = same_code_as.layout
+            self._gen = same_code_as._gen
+            self.source = same_code_as.source
+            self.step = same_code_as.step
+            self.successors = same_code_as.successors
+            return
         self.layout = layout_of(system)
         self._gen = _Generator(system, self.layout)
         ns: dict[str, object] = {
@@ -172,8 +191,8 @@ class Compiled(StateCodec):
         src = self._gen.module()
         self.source = src
         exec(compile(src, f"<tcpmodel:{system.name}>", "exec"), ns)
-        self.step: StepFn = ns["step"]  # type: ignore[assignment]
-        self.successors: SuccFn = ns["successors"]  # type: ignore[assignment]
+        self.step = ns["step"]  # type: ignore[assignment]
+        self.successors = ns["successors"]  # type: ignore[assignment]
 
     def _range_error(self, action: int, var: int, value: int) -> None:
         a = self.system.actions[action]
