@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tcpmodel.check import Options, check_spec
 from tcpmodel.engines import native
 from tcpmodel.engines.explicit import Bounds
 from tcpmodel.formula import parse_property
@@ -47,3 +48,46 @@ def test_state_space_is_pinned(spec: str, variant: str | None) -> None:
     _, stats = native.explore(cfg.system, [prop], Bounds(max_states=10_000_000))
     assert stats.complete
     assert (stats.states, stats.transitions) == COUNTS[(spec, variant)]
+
+
+# (spec, variant, property): (verdict, states, transitions, depth) of the explicit engine with
+# `PINNED_BOUNDS`, as measured before the engines moved behind the registry and `check_spec`
+# was split into steps: a refactoring of the orchestration changes none of them.
+PINNED_BOUNDS = Bounds(max_depth=12)
+VERDICTS: dict[tuple[str, str | None, str], tuple[str, int, int, int]] = {
+    ("mutex-naive", None, "mutual-exclusion"): ("violated", 16, 28, 6),
+    ("mutex-naive", None, "critical-reachable"): ("reachable", 16, 28, 6),
+    ("mutex-peterson", None, "mutual-exclusion"): ("holds", 20, 34, 6),
+    ("mutex-peterson", None, "critical-reachable"): ("reachable", 20, 34, 6),
+    ("mutex-peterson", None, "deadlock-free"): ("holds", 20, 34, 6),
+    ("mutex-peterson", None, "turn-respected"): ("holds", 20, 34, 6),
+    ("alternating-bit", None, "delivers-in-order"): ("unknown", 93, 486, 12),
+    ("alternating-bit", None, "ack-consistent"): ("unknown", 93, 486, 12),
+    ("alternating-bit", None, "all-delivered"): ("reachable", 93, 486, 12),
+    ("alternating-bit", None, "deadlock-free"): ("unknown", 93, 486, 12),
+    ("alternating-bit", None, "receiver-never-ahead-by-two"): ("unknown", 93, 486, 12),
+    ("alternating-bit", "reordering", "delivers-in-order"): ("violated", 159, 626, 8),
+    ("alternating-bit", "reordering", "ack-consistent"): ("violated", 159, 626, 8),
+    ("alternating-bit", "reordering", "all-delivered"): ("reachable", 159, 626, 8),
+    ("alternating-bit", "reordering", "deadlock-free"): ("violated", 159, 626, 8),
+    ("alternating-bit", "reordering", "receiver-never-ahead-by-two"): ("violated", 159, 626, 8),
+    ("isn-attack", None, "spoofed-injection"): ("reachable", 72_608, 124_992, 12),
+    ("isn-attack", None, "lucky-injection"): ("reachable", 7_440, 8_448, 4),
+    ("isn-attack", "keyed", "spoofed-injection"): ("unknown", 72_608, 124_992, 12),
+    ("isn-attack", "keyed", "lucky-injection"): ("reachable", 7_440, 8_448, 4),
+    ("isn-attack", "fixed", "spoofed-injection"): ("reachable", 71_712, 123_888, 12),
+    ("isn-attack", "fixed", "lucky-injection"): ("reachable", 7_440, 8_448, 4),
+    ("isn-attack", "client-answers", "spoofed-injection"): ("reachable", 150_160, 315_472, 12),
+    ("isn-attack", "client-answers", "lucky-injection"): ("reachable", 7_952, 8_704, 4),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", sorted({s for s, _, _ in VERDICTS}))
+def test_verdicts_and_counts_are_pinned(spec: str) -> None:
+    results = check_spec(load(SPECS / f"{spec}.toml"), Options("explicit", PINNED_BOUNDS))
+    got = {
+        (spec, r.variant, r.prop): (r.verdict, r.stats.states, r.stats.transitions, r.stats.depth)
+        for r in results
+    }
+    assert got == {k: v for k, v in VERDICTS.items() if k[0] == spec}
