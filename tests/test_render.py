@@ -149,6 +149,25 @@ def test_missing_dot_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
         graphviz.render("digraph {}", "svg")
 
 
+def test_dot_missing_when_it_runs_is_the_same_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dot` found by `available` but gone when the graphviz package runs it."""
+    import graphviz as package
+
+    def gone(*args: object, **kwargs: object) -> bytes:
+        raise package.ExecutableNotFound(["dot", "-Tsvg"])
+
+    monkeypatch.setattr(shutil, "which", lambda _: "/usr/bin/dot")
+    monkeypatch.setattr(package, "pipe", gone)
+    with pytest.raises(UsageError, match="apt-get install graphviz"):
+        graphviz.render("digraph {}", "svg")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_failing_dot_is_a_usage_error_with_its_first_line() -> None:
+    with pytest.raises(UsageError, match=r"^Graphviz `dot` failed: Error: .*syntax error"):
+        graphviz.render("digraph { a -> ", "svg")
+
+
 # Labels with DOT and HTML syntax in them: a label that is all `<...>` (which the graphviz
 # package would otherwise pass on as an HTML-like label), quotes, backslashes (escString
 # escapes such as \n must stay two characters), ampersands and markup.
