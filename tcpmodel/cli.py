@@ -199,7 +199,13 @@ def check(
         except TcpModelError as e:
             _fail(e)
         cause = stop.cause if stop.requested else ""
-        systems = {(s.name, cfg.variant): cfg.system for s in specs for cfg in s.configurations}
+        # Interrupted, the user is waiting: the explorer pages go without the other enabled
+        # actions rather than compile every model again.
+        systems = (
+            {}
+            if cause
+            else {(s.file, c.variant): c.system for s in specs for c in s.configurations}
+        )
         _write_out(Path(out), results, cause, systems)
         if fmt == "json":
             click.echo(report.to_json(results, cause))
@@ -660,7 +666,7 @@ def _write_out(
 
     Without a working Graphviz the .svg files are skipped with one warning on stderr; the
     pages say so and link only the files written.  ``interrupted``: the signal that stopped
-    the run, said in results.json and the page.  ``systems``: each (spec, variant)'s
+    the run, said in results.json and the page.  ``systems``: each (spec file, variant)'s
     transition system, from which the explorer pages compute the other enabled actions.
     """
     from tcpmodel.render import graphviz, html
@@ -686,8 +692,9 @@ def _write_out(
                     svg_error = str(e)
             if "svg" not in texts:  # an older run's diagram would not match this trace
                 (folder / f"{stem}.svg").unlink(missing_ok=True)
+            system = (systems or {}).get((r.file, r.variant))
             texts["explore.html"] = _explorer_page(
-                r, svgs.get(stem), svg_error, (systems or {}).get((r.spec, r.variant)), compiled
+                r, svgs.get(stem), svg_error, system, compiled, interrupted
             )
             for ext, data in texts.items():
                 write_atomic(folder / f"{stem}.{ext}", data)
@@ -734,9 +741,10 @@ def _explorer_page(
     svg_error: str,
     system: System | None,
     compiled: dict[int, Compiled],
+    interrupted: str = "",
 ) -> str:
     """A result's explorer page; the other enabled actions come from ``system`` (compiled
-    once per system into ``compiled``)."""
+    once per system into ``compiled``); without it the page says they were not computed."""
     from tcpmodel import render as rendering
     from tcpmodel.render import explorer, html
 
@@ -756,6 +764,9 @@ def _explorer_page(
         svg,
         choices,
         svg_missing=svg_error or html.NO_SVG,
+        others_missing=f"the run was interrupted by {interrupted}"
+        if interrupted
+        else explorer.NO_MODEL,
     )
 
 

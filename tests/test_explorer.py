@@ -242,7 +242,7 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(folder),
         "--quiet",
         "--jobs",
-        "1",
+        "2",  # the results come from worker processes, the systems from this one
     )
     assert code == 0, err
     return folder
@@ -270,6 +270,18 @@ def test_without_graphviz_the_page_says_why(
     page = (tmp_path / "mutex-naive.mutual-exclusion.explore.html").read_text()
     assert "<svg" not in page and "No diagram: the Graphviz `dot` program is not installed" in page
     assert len(page_data(page)["steps"]) == 7
+
+
+def test_an_interrupted_run_writes_pages_without_other_actions(
+    mutex: tuple[Result, System], tmp_path: Path
+) -> None:
+    from tcpmodel.cli import _write_out
+
+    r, _ = mutex
+    _write_out(tmp_path, [r], "SIGINT", {})
+    data = page_data((tmp_path / "mutex-naive.mutual-exclusion.explore.html").read_text())
+    assert all(s["others"] is None for s in data["steps"]) and len(data["steps"]) == 7
+    assert data["others_missing"] == "the run was interrupted by SIGINT"
 
 
 def test_validate_out_explores_a_divergent_connection(tmp_path: Path) -> None:
