@@ -54,6 +54,7 @@ def chain(trace: Trace, caption: Sequence[str] = ()) -> str:
         lines += changed or ["(no change)"]
         node: dict[str, Attr] = {
             "label": "".join(line + "\n" for line in lines),
+            "id": f"step{k}",  # kept by the SVG: the explorer page highlights the step by it
             "style": "rounded",
         }
         if k == last:

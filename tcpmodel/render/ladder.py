@@ -253,6 +253,7 @@ def _rank(
         tick = any(e.kind == "tick" for e in events)
         step = {
             "label": f"{k}  {trace.steps[k].action or 'initial state'}",
+            "id": f"step{k}",  # kept by the SVG: the explorer page highlights the step by it
             "shape": "plaintext",
             "fontcolor": colour if hot else (COLOUR["timer"] if tick else "black"),
             "fontname": FONT + "-Bold" if hot else FONT,

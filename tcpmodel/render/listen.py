@@ -297,6 +297,7 @@ def _rank(
                 lines += textwrap.wrap(f"[{st.rule}]", RULE_WIDTH, subsequent_indent=" ")
         step = {
             "label": "\n".join(lines) + "\n",
+            "id": f"step{k}",  # kept by the SVG: the explorer page highlights the step by it
             "shape": "plaintext",
             "width": STEP_WIDTH,
             "fontsize": 9,

@@ -256,6 +256,47 @@ def files(v: Verdict, k: int) -> dict[str, str]:
     return out
 
 
+def explorer_page(v: Verdict, k: int, svg: str | None, svg_missing: str = "") -> str:
+    """The page that steps through the model trace of ``v`` (the witness, or for a divergent
+    connection the witness of the prefix explained): the model's ladder of that trace, the
+    captured packet each step explains, and at the end of a divergent prefix the packet no
+    execution explains and what the model would have allowed instead."""
+    from tcpmodel.render import explorer
+
+    assert v.trace is not None
+    notes: dict[int, list[str]] = {}
+    if v.conn is not None:
+        for i, step in sorted(v.obs_step.items()):
+            p = v.conn.packets[i]
+            inc = v.conn.incarnation[i]
+            label = relative_label(v.abstraction, p, inc) if v.abstraction else p.ctl()
+            notes.setdefault(step, []).append(f"explains captured packet {p.number}: {label}")
+        if v.verdict == "diverges" and v.divergent is not None:
+            p = v.conn.packets[v.divergent]
+            inc = v.conn.incarnation[v.divergent]
+            label = relative_label(v.abstraction, p, inc) if v.abstraction else p.ctl()
+            notes.setdefault(len(v.trace) - 1, []).extend(
+                [
+                    f"next captured packet {p.number}: {label} is explained by no execution; "
+                    "the model would have allowed there:",
+                    *alternatives(v),
+                ]
+            )
+    choices = None
+    if v.model is not None:
+        choices = explorer.enabled(v.model.system, v.trace, v.model)
+    what = "witness" if v.verdict == "conforms" else "witness of the prefix explained"
+    return explorer.page(
+        v.trace,
+        f"{stem(v, k)}: {v.connection}, model {what}",
+        caption(v),
+        svg,
+        choices,
+        svg_missing=svg_missing,
+        notes=notes,
+    )
+
+
 def page(verdicts: Sequence[Verdict], svgs: dict[str, str], written: dict[str, list[str]]) -> str:
     """index.html: the verdict table and every diagram inline (offline: no script)."""
     from html import escape as h
@@ -305,7 +346,25 @@ def write_out(folder: Path, verdicts: Sequence[Verdict]) -> None:
                 texts = {"svg": svgs[s], **texts}
             except UsageError:
                 draw = False
+        if v.trace is not None:
+            texts["explore.html"] = _explorer(v, k, draw)
         for ext, data in texts.items():
             write_atomic(folder / f"{s}.{ext}", data, encoding="utf-8")
         written[s] = [f"{s}.{ext}" for ext in texts]
     write_atomic(folder / "index.html", page(verdicts, svgs, written), encoding="utf-8")
+
+
+def _explorer(v: Verdict, k: int, draw: bool) -> str:
+    """The explorer page of ``v``'s model trace, its ladder drawn when Graphviz works."""
+    from tcpmodel.errors import UsageError
+    from tcpmodel.render import graphviz
+    from tcpmodel.render import ladder as model_ladder
+
+    assert v.trace is not None
+    svg, why = None, graphviz.INSTALL.split(";")[0]
+    if draw:
+        try:
+            svg = graphviz.render(model_ladder.ladder(v.trace, caption(v)), "svg").decode()
+        except UsageError as e:
+            why = str(e)
+    return explorer_page(v, k, svg, why)
