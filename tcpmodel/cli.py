@@ -13,7 +13,7 @@ import functools
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -34,6 +34,8 @@ from tcpmodel.spec import Configuration, Spec, load, spec_files
 
 if TYPE_CHECKING:
     from tcpmodel.diff import Diff
+    from tcpmodel.kernel.compile import Compiled
+    from tcpmodel.kernel.system import System
 
 
 class EngineChoice(click.Choice[str]):
@@ -219,7 +221,14 @@ def check(
         except TcpModelError as e:
             _fail(e)
         cause = stop.cause if stop.requested else ""
-        _write_out(Path(out), results, cause)
+        # Interrupted, the user is waiting: the explorer pages go without the other enabled
+        # actions rather than compile every model again.
+        systems = (
+            {}
+            if cause
+            else {(s.file, c.variant): c.system for s in specs for c in s.configurations}
+        )
+        _write_out(Path(out), results, cause, systems)
         if fmt == "json":
             click.echo(report.to_json(results, cause))
         elif fmt == "junit":
@@ -667,13 +676,20 @@ def _fail(e: Exception) -> NoReturn:
     sys.exit(2)
 
 
-def _write_out(folder: Path, results: Sequence[Result], interrupted: str = "") -> None:
-    """results.json, junit.xml, each trace as .svg/.dot/.txt/.json, and index.html, each
-    written atomically (a killed run leaves complete files only).
+def _write_out(
+    folder: Path,
+    results: Sequence[Result],
+    interrupted: str = "",
+    systems: Mapping[tuple[str, str | None], System] | None = None,
+) -> None:
+    """results.json, junit.xml, each trace as .svg/.dot/.txt/.json and its explorer page
+    (.explore.html), and index.html, each written atomically (a killed run leaves complete
+    files only).
 
     Without a working Graphviz the .svg files are skipped with one warning on stderr; the
-    page says so and links only the files written.  ``interrupted``: the signal that stopped
-    the run, said in results.json and the page.
+    pages say so and link only the files written.  ``interrupted``: the signal that stopped
+    the run, said in results.json and the page.  ``systems``: each (spec file, variant)'s
+    transition system, from which the explorer pages compute the other enabled actions.
     """
     from tcpmodel.render import graphviz, html
 
@@ -684,6 +700,7 @@ def _write_out(folder: Path, results: Sequence[Result], interrupted: str = "") -
         files: dict[str, list[str]] = {}
         svgs: dict[str, str] = {}
         svg_error = "" if graphviz.available() else graphviz.INSTALL.split(";")[0]
+        compiled: dict[int, Compiled] = {}  # by id(system): each compiled once
         for r in results:
             if r.trace is None:
                 continue
@@ -697,6 +714,10 @@ def _write_out(folder: Path, results: Sequence[Result], interrupted: str = "") -
                     svg_error = str(e)
             if "svg" not in texts:  # an older run's diagram would not match this trace
                 (folder / f"{stem}.svg").unlink(missing_ok=True)
+            system = (systems or {}).get((r.file, r.variant))
+            texts["explore.html"] = _explorer_page(
+                r, svgs.get(stem), svg_error, system, compiled, interrupted
+            )
             for ext, data in texts.items():
                 write_atomic(folder / f"{stem}.{ext}", data)
             files[stem] = [f"{stem}.{ext}" for ext in texts]
@@ -734,6 +755,41 @@ def _trace_files(r: Result) -> dict[str, str]:
         txt = _trace_header(r) + report.trace_text(r.trace) + "\n"
     meta = {"source": r.file, "description": "\n".join(lines)}
     return {"dot": dot, "txt": txt, "json": itf.dumps(r.trace, meta)}
+
+
+def _explorer_page(
+    r: Result,
+    svg: str | None,
+    svg_error: str,
+    system: System | None,
+    compiled: dict[int, Compiled],
+    interrupted: str = "",
+) -> str:
+    """A result's explorer page; the other enabled actions come from ``system`` (compiled
+    once per system into ``compiled``); without it the page says they were not computed."""
+    from tcpmodel import render as rendering
+    from tcpmodel.render import explorer, html
+
+    assert r.trace is not None
+    choices = None
+    if system is not None:
+        from tcpmodel.kernel.compile import Compiled
+
+        if id(system) not in compiled:
+            compiled[id(system)] = Compiled(system)
+        c = compiled[id(system)]
+        choices = explorer.enabled(system, r.trace, c)
+    return explorer.page(
+        r.trace,
+        f"{html.stem(r)}: trace explorer",
+        rendering.caption(r),
+        svg,
+        choices,
+        svg_missing=svg_error or html.NO_SVG,
+        others_missing=f"the run was interrupted by {interrupted}"
+        if interrupted
+        else explorer.NO_MODEL,
+    )
 
 
 def _trace_header(r: Result) -> str:

@@ -162,6 +162,7 @@ class SpecItem(pytest.Item):
     def _draw(self, r: Result) -> str:
         """Write the trace's diagram (SVG when Graphviz is installed, and DOT); its path."""
         from tcpmodel import render
+        from tcpmodel.files import write_atomic
         from tcpmodel.render import graphviz, html
 
         assert r.trace is not None
@@ -170,10 +171,10 @@ class SpecItem(pytest.Item):
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / html.stem(r)
         dot = render.diagram(r.trace, render.caption(r))
-        Path(f"{stem}.dot").write_text(dot)
+        write_atomic(Path(f"{stem}.dot"), dot)
         if not graphviz.available():
             return f"{stem}.dot (no SVG: {graphviz.INSTALL})"
-        Path(f"{stem}.svg").write_bytes(graphviz.render(dot, "svg"))
+        write_atomic(Path(f"{stem}.svg"), graphviz.render(dot, "svg"))
         return f"{stem}.svg"
 
     def repr_failure(  # type: ignore[override]

@@ -135,6 +135,22 @@ def test_text_output_says_the_run_was_interrupted(tmp_path: Path) -> None:
     assert "unknown: interrupted before it started" in stdout
 
 
+def test_diff_interrupted_reports_unknown_not_a_change() -> None:
+    # Two designs that take minutes with the Python explorer: nothing is decided when the
+    # signal comes, so nothing may be reported as changed or unchanged.
+    design_b = f"{LONG}:server-closes-first"
+    p = start("diff", str(LONG), design_b, "--engine", "explicit", "--format", "json")
+    wait_for(p, " states, depth ")
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 3, stderr
+    assert "SIGINT: stopping at the next safe point" in stderr
+    doc = json.loads(stdout)
+    assert doc["status"] == "unknown" and doc["exit_code"] == 3
+    assert not doc["added"] and not doc["removed"]
+    assert any(v["change"] == "unknown" for v in doc["properties"])
+
+
 def test_proofs_verify_interrupted_exits_3() -> None:
     # The committed artefacts take minutes to prove again (rfc9293-32bit): stop the first proof.
     p = start("proofs", "verify", "proofs")

@@ -7,6 +7,7 @@ import json
 import shutil
 from functools import cache
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
@@ -15,9 +16,9 @@ from tcpmodel import render
 from tcpmodel.check import Options, check_spec
 from tcpmodel.cli import main
 from tcpmodel.errors import UsageError
-from tcpmodel.render import caption, chain, graphviz, itf, ladder, listen, text
+from tcpmodel.render import caption, chain, digraph, graphviz, itf, ladder, listen, text
 from tcpmodel.render.flow import CHANNEL, flow, segments_in
-from tcpmodel.results import Result, Trace
+from tcpmodel.results import Result, Step, Trace
 from tcpmodel.semantics import replay
 from tcpmodel.spec import load
 
@@ -104,7 +105,7 @@ def test_flow_sees_losses_and_duplicates(faults: Result) -> None:
     original = f.segments[copy.duplicate_of - 1] if copy.duplicate_of else None
     assert original is not None and original.fields == copy.fields
     dot = ladder.ladder(t, caption(faults))
-    assert 'label="X"' in dot and "dashed" in dot
+    assert "[label=X " in dot and "dashed" in dot
 
 
 def test_ladder_matches_the_golden_file() -> None:
@@ -124,7 +125,7 @@ def test_ladder_names_every_segment_and_state() -> None:
     t = trace_of(r)
     dot = ladder.ladder(t, caption(r))
     for s in flow(t).segments:
-        assert ladder.quote(s.label())[1:-1] in dot
+        assert f'"#{s.id} {s.label()}' in dot  # a quoted text label, not HTML
     for step in t.steps:
         assert str(step.state["a.state"]) in dot and str(step.state["b.state"]) in dot
     assert "no-old-data" in dot and "violated" in dot and "3.10.7.4" in dot
@@ -146,6 +147,76 @@ def test_missing_dot_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda _: None)
     with pytest.raises(UsageError, match="apt-get install graphviz"):
         graphviz.render("digraph {}", "svg")
+
+
+def test_dot_missing_when_it_runs_is_the_same_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dot` found by `available` but gone when the graphviz package runs it."""
+    import graphviz as package
+
+    def gone(*args: object, **kwargs: object) -> bytes:
+        raise package.ExecutableNotFound(["dot", "-Tsvg"])
+
+    monkeypatch.setattr(shutil, "which", lambda _: "/usr/bin/dot")
+    monkeypatch.setattr(package, "pipe", gone)
+    with pytest.raises(UsageError, match="apt-get install graphviz"):
+        graphviz.render("digraph {}", "svg")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_failing_dot_is_a_usage_error_with_its_first_line() -> None:
+    with pytest.raises(UsageError, match=r"^Graphviz `dot` failed: Error: .*syntax error"):
+        graphviz.render("digraph { a -> ", "svg")
+
+
+# Labels with DOT and HTML syntax in them: a label that is all `<...>` (which the graphviz
+# package would otherwise pass on as an HTML-like label), quotes, backslashes (escString
+# escapes such as \n must stay two characters), ampersands and markup.
+SPECIAL = (
+    "<CTL=SYN,ACK>",
+    '<SEQ=100><CTL=SYN> "quoted"',
+    "back\\slash \\n \\l end\\",
+    "A & B <b>not bold</b> &amp;",
+)
+
+
+def svg_texts(svg: bytes) -> list[str]:
+    root = ElementTree.fromstring(svg)
+    texts = ("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    return [t.replace("\xa0", " ") for t in texts]  # dot draws "  " as " &nbsp;"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_special_labels_are_drawn_as_text() -> None:
+    g = digraph.new("special", SPECIAL, {"rankdir": "TB"})
+    for i, label in enumerate(SPECIAL):
+        digraph.add_node(g, f"n{i}", {"label": label, "shape": "box", "tooltip": label})
+    digraph.add_edge(g, "n0", "n1", {"label": SPECIAL[2], "xlabel": SPECIAL[3]})
+    dot = digraph.source(g)
+    assert "label=<" not in dot  # no label went to Graphviz as HTML
+    texts = svg_texts(graphviz.render(dot, "svg"))
+    for label in SPECIAL:
+        # the node, the caption line (and the edge's label or xlabel), each as written
+        assert texts.count(label) == (3 if label in SPECIAL[2:] else 2), (label, texts)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_a_trace_with_special_text_renders() -> None:
+    """Through a renderer: an action, a rule and a value with the same text (the chain)."""
+    steps = (
+        Step(None, None, {"x": SPECIAL[0]}),
+        Step("p.send(<CTL=SYN,ACK>)", SPECIAL[1], {"x": SPECIAL[3]}),
+    )
+    dot = render.diagram(Trace(steps), [SPECIAL[2]])
+    assert dot.startswith("digraph chain")
+    texts = svg_texts(graphviz.render(dot, "svg"))
+    for want in (
+        "x = <CTL=SYN,ACK>",
+        "1  p.send(<CTL=SYN,ACK>)",
+        f"[{SPECIAL[1]}]",
+        f"x = {SPECIAL[3]}",
+        SPECIAL[2],
+    ):
+        assert want in texts, (want, texts)
 
 
 def test_text_table() -> None:
@@ -268,7 +339,7 @@ def test_a_lasso_is_marked_as_a_loop() -> None:
     t = dataclasses.replace(trace_of(fixed_isn()), loop=9)
     dot = ladder.ladder(t)
     # A bar in the loop column from the last step (rank 26) up to step 9 (rank 18).
-    assert "lp18 -> lp19 [" in dot and 'dir="back"' in dot and "lp25 -> lp26 [" in dot
+    assert "lp18 -> lp19 [" in dot and "dir=back" in dot and "lp25 -> lp26 [" in dot
     assert "repeat from\\nstep 9" in dot
     assert "steps 10..13 repeat forever" in dot
     assert "loop: back to step 9" in text.table(t)
@@ -337,19 +408,19 @@ def test_listen_ladder_draws_the_flood() -> None:
     attacks = [k for k, s in enumerate(t.steps) if (s.action or "").startswith("attacker.")]
     assert len(attacks) >= 2
     for k in attacks:
-        assert f"  x{2 * k} -> v{2 * k} [" in dot
+        assert f"\tx{2 * k} -> v{2 * k} [" in dot
     segs = listen.segments(t)
     assert [s.label() for s in segs] == ["<CTL=SYN>"] * 3
     assert all(s.sender == "c" and not s.lost and s.end is not None for s in segs)
     rows = dot.splitlines()
     for s in segs:
         assert s.end is not None
-        before = next(line for line in rows if f" v{2 * (s.end - 1)} [label=<<TABLE" in line)
+        before = next(line for line in rows if f"\tv{2 * (s.end - 1)} [label=<<TABLE" in line)
         assert before.count(f'BGCOLOR="{listen.SPOOFED}"') == 2
-        assert f"  c{2 * s.sent} -> v{2 * s.end}:w [" in dot
+        assert f"\tc{2 * s.sent} -> v{2 * s.end}:w [" in dot
     assert t.loop is not None and f"back to\\nstep {t.loop}" in dot
     assert f"steps {t.loop + 1}..{len(t) - 1} repeat forever" in dot
-    assert "ETIMEDOUT" in dot and 'label="X"' not in dot
+    assert "ETIMEDOUT" in dot and "[label=X " not in dot
     # Rules: in full the first time, by their citation afterwards.
     assert dot.count("[Linux tcp_syncookies = 0]") == 2
     assert "[Linux tcp_syncookies = 0: a SYN that\\l finds the request queue full" in dot
@@ -367,7 +438,7 @@ def test_listen_ladder_draws_a_lost_cookie_ack() -> None:
     lost = segs[-1]
     assert lost.end is not None and (t.steps[lost.end].action or "").startswith("net.lose_cs")
     dot = listen.listen_ladder(t, caption(r))
-    assert 'label="X"' in dot and f"-> m{2 * lost.end} [" in dot
+    assert "[label=X " in dot and f"-> m{2 * lost.end} [" in dot
     assert "ESTABLISHED\\n(on a cookie)" in dot
 
 

@@ -5,6 +5,7 @@
 * `listen`: a ``listener`` trace (SYN flood) as a ladder of client, server and attacker with
   the server's request and accept queues drawn step by step; `chain`: any other model's;
 * `text`: a plain-text step table; `itf`: the ITF JSON of Apalache and Quint, and back;
+* `digraph`: how they all build DOT (a `graphviz.Digraph`; labels as text, or HTML-like);
 * `graphviz`: the one module that runs the ``dot`` program (DOT to SVG or PNG).
 
 `caption` gives the lines that name what a diagram shows; `diagram` picks a trace's picture.

@@ -18,8 +18,10 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping, Sequence
 
+from tcpmodel.render import digraph
+from tcpmodel.render.digraph import FONT, Attr, add_edge, add_node
 from tcpmodel.render.flow import CHANNEL, ENDS
-from tcpmodel.render.ladder import COLOUR, FONT, Attr, attrs
+from tcpmodel.render.ladder import COLOUR
 from tcpmodel.results import Shown, Trace
 
 RULE_WIDTH = 60  # characters per line of a rule: long RFC rules wrap
@@ -36,22 +38,8 @@ def is_connection(trace: Trace) -> bool:
 def chain(trace: Trace, caption: Sequence[str] = ()) -> str:
     """The DOT text of ``trace`` as a chain of states; ``caption`` lines go under it."""
     last = len(trace.steps) - 1
-    graph: dict[str, Attr] = {
-        "rankdir": "TB",
-        "nodesep": 0.3,
-        "ranksep": 0.25,
-        "fontname": FONT,
-        "fontsize": 11,
-        "labelloc": "b",
-        "labeljust": "l",
-        "label": "".join(line + "\n" for line in caption),
-    }
-    out = [
-        "digraph chain {",
-        "  graph " + attrs(graph, left=True) + ";",
-        "  node " + attrs({"fontname": FONT, "fontsize": 10, "shape": "box"}) + ";",
-        "  edge " + attrs({"fontname": FONT, "fontsize": 9}) + ";",
-    ]
+    graph: dict[str, Attr] = {"rankdir": "TB", "nodesep": 0.3, "ranksep": 0.25}
+    g = digraph.new("chain", caption, graph, node={"shape": "box"})
     prev: Mapping[str, Shown] = {}
     for k, step in enumerate(trace.steps):
         head = f"{k}  {step.action or 'initial state'}"
@@ -66,6 +54,7 @@ def chain(trace: Trace, caption: Sequence[str] = ()) -> str:
         lines += changed or ["(no change)"]
         node: dict[str, Attr] = {
             "label": "".join(line + "\n" for line in lines),
+            "id": f"step{k}",  # kept by the SVG: the explorer page highlights the step by it
             "style": "rounded",
         }
         if k == last:
@@ -75,13 +64,13 @@ def chain(trace: Trace, caption: Sequence[str] = ()) -> str:
                 "fontname": FONT + "-Bold",
                 "penwidth": 2,
             }
-        out.append(f"  s{k} {attrs(node, left=True)};")
+        add_node(g, f"s{k}", node, left=True)
         prev = step.state
     for k in range(1, last + 1):
         edge: dict[str, Attr] = {}
         if k == last:
             edge = {"color": COLOUR["last"], "penwidth": 2}
-        out.append(f"  s{k - 1} -> s{k}" + (f" {attrs(edge)}" if edge else "") + ";")
+        add_edge(g, f"s{k - 1}", f"s{k}", edge)
     if trace.loop is not None and trace.steps:
         back: dict[str, Attr] = {
             "label": "loop",
@@ -90,9 +79,8 @@ def chain(trace: Trace, caption: Sequence[str] = ()) -> str:
             "fontcolor": COLOUR["timer"],
             "constraint": False,
         }
-        out.append(f"  s{last} -> s{trace.loop} {attrs(back)};")
-    out.append("}")
-    return "\n".join(out) + "\n"
+        add_edge(g, f"s{last}", f"s{trace.loop}", back)
+    return digraph.source(g)
 
 
 def _show(v: Shown) -> str:

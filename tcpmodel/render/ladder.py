@@ -21,17 +21,22 @@ network is dashed, drawn from the sender's side of its duplication row; a segmen
 incarnation is orange; a segment still in flight at the end is dotted, without an arrowhead,
 towards the receiver's side of the ``end`` row; a tick is a dotted line across both lifelines.
 The last step (the violating state of a counterexample, the goal of a witness) is highlighted.
-Pure and deterministic: the text depends on the trace and the caption only.
+Built with `tcpmodel.render.digraph` (`header` and `lifelines` draw the capture ladder of
+``tcpmodel validate`` too).  Pure and deterministic: the text depends on the trace and the
+caption only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from graphviz import Digraph
+
+from tcpmodel.render import digraph
+from tcpmodel.render.digraph import FONT, INVISIBLE, Attr, add_edge, column, row
 from tcpmodel.render.flow import Event, Flow, Segment, flow
 from tcpmodel.results import Trace
 
-FONT = "Helvetica"
 WIDTH = 4.2  # inches between the lifelines: room for the segment labels
 OFFSET = 0.5  # inches a label may sit off its arrow's midpoint, along the middle column
 COLOUR = {
@@ -43,31 +48,25 @@ COLOUR = {
     "loop": "#1b9e77",
     "grey": "#888888",
 }
+# Rows fix a ladder's layout: straight arrows that never move them, every label placed (an
+# xlabel too), the labels of the middle column drawn over the arrows.
+LAYOUT: Mapping[str, Attr] = {
+    "rankdir": "TB",
+    "splines": False,
+    "newrank": True,
+    "forcelabels": True,
+    "outputorder": "edgesfirst",
+}
+BLANK: Mapping[str, Attr] = {"label": "", "shape": "point", "width": 0.01, "style": "invis"}
+BOX: Mapping[str, Attr] = {"shape": "box", "style": "filled", "fillcolor": "#eeeeee"}  # an end
+LOOP_HEAD: tuple[str, Mapping[str, Attr]] = (
+    "hlp",
+    {"label": "loop", "shape": "plaintext", "fontcolor": COLOUR["loop"]},
+)
 LEGEND = (
     "orange: a segment of an older incarnation; dashed: a copy made by the network; "
     "X: lost; dotted, no arrowhead: still in flight at the end; dotted across: a tick"
 )
-
-Attr = str | float | int | bool
-
-
-def quote(text: str, newline: str = "\\n") -> str:
-    """A DOT double-quoted string; a line break becomes ``newline`` (``\\l``: left-justified)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", newline) + '"'
-
-
-def attrs(kv: dict[str, Attr], left: bool = False) -> str:
-    """``[k=v, ...]`` in the given order; with ``left`` the label's lines are left-justified."""
-    parts = []
-    for k, v in kv.items():
-        if isinstance(v, bool):
-            text = "true" if v else "false"
-        elif isinstance(v, str):
-            text = quote(v, "\\l" if left and k == "label" else "\\n")
-        else:
-            text = str(v)
-        parts.append(f"{k}={text}")
-    return "[" + ", ".join(parts) + "]"
 
 
 def ladder(trace: Trace, caption: Sequence[str] = ()) -> str:
@@ -78,51 +77,68 @@ def ladder(trace: Trace, caption: Sequence[str] = ()) -> str:
     ranks = 2 * steps - 1
     marks = _marks(f)
     labels = _placed_labels(f, steps, marks)
-    graph: dict[str, Attr] = {
-        "rankdir": "TB",
-        "splines": False,
-        "newrank": True,
-        "forcelabels": True,
-        "outputorder": "edgesfirst",
-        "nodesep": 0.25,
-        "ranksep": 0.1,
-        "fontname": FONT,
-        "fontsize": 11,
-        "labelloc": "b",
-        "labeljust": "l",
-        "label": "".join(line + "\n" for line in (*caption, *_lasso_note(trace), LEGEND)),
-    }
-    out = [
-        "digraph ladder {",
-        "  graph " + attrs(graph, left=True) + ";",
-        "  node " + attrs({"fontname": FONT, "fontsize": 10}) + ";",
-        "  edge " + attrs({"fontname": FONT, "fontsize": 9}) + ";",
-    ]
-    lasso = trace.loop is not None
-    out += _header(lasso)
+    graph: dict[str, Attr] = {**LAYOUT, "nodesep": 0.25, "ranksep": 0.1}
+    g = digraph.new("ladder", (*caption, *_lasso_note(trace), LEGEND), graph)
+    header(g, lasso=trace.loop is not None)
     for r in range(ranks):
-        out += _rank(r, trace, f, last, steps, marks, labels)
-    for col in ("s", "an", "m", "bn"):
-        out.append(f"  h{col} -> {col}0 [style=invis, weight=100];")
-        out += [f"  {col}{r} -> {col}{r + 1} [style=invis, weight=100];" for r in range(ranks - 1)]
-    line = attrs({"arrowhead": "none", "weight": 100, "color": COLOUR["grey"]})
-    for side in ("a", "b"):
-        out.append(f"  h{side} -> {side}0 {line};")
-        out += [f"  {side}{r} -> {side}{r + 1} {line};" for r in range(ranks - 1)]
-    out += _segments(f, last, steps, labels)
+        _rank(g, r, trace, f, last, steps, marks, labels)
+    lifelines(g, ("s", "an", "m", "bn"), ("a", "b"), ranks)
+    _segments(g, f, last, steps, labels)
     if trace.loop is not None:
-        # A lasso: after the last step the run goes back to step `loop` and repeats forever,
-        # drawn as a bar in the loop column from the last step up to the loop's start.
-        look: dict[str, Attr] = {"weight": 100, "color": COLOUR["loop"], "penwidth": 2.5}
-        bar = attrs({**look, "arrowhead": "none"})
-        up = attrs({**look, "dir": "back"})
-        out.append("  hlp -> lp0 [style=invis, weight=100];")
-        for r in range(ranks - 1):
-            inside = 2 * trace.loop <= r < 2 * last
-            kind = (up if r == 2 * trace.loop else bar) if inside else "[style=invis, weight=100]"
-            out.append(f"  lp{r} -> lp{r + 1} {kind};")
-    out.append("}")
-    return "\n".join(out) + "\n"
+        loop_bar(g, trace.loop, last, ranks)
+    return digraph.source(g)
+
+
+def lifelines(g: Digraph, hidden: Sequence[str], lines: Sequence[str], ranks: int) -> None:
+    """Each column from its header down: the ``hidden`` ones invisible, the ``lines`` drawn as
+    grey lifelines (all heavy, so that they stay straight)."""
+    for col in hidden:
+        column(g, col, ranks, INVISIBLE)
+    line: dict[str, Attr] = {"arrowhead": "none", "weight": 100, "color": COLOUR["grey"]}
+    for col in lines:
+        column(g, col, ranks, line)
+
+
+def loop_bar(g: Digraph, loop: int, last: int, ranks: int) -> None:
+    """A lasso's cycle: after step ``last`` the run goes back to step ``loop`` and repeats
+    forever, drawn as a bar in the loop column (``lp``) from the last step up to the loop's
+    start, with an arrowhead there."""
+    look: dict[str, Attr] = {"weight": 100, "color": COLOUR["loop"], "penwidth": 2.5}
+    bar: dict[str, Attr] = {**look, "arrowhead": "none"}
+    up: dict[str, Attr] = {**look, "dir": "back"}
+    add_edge(g, "hlp", "lp0", INVISIBLE)
+    for r in range(ranks - 1):
+        inside = 2 * loop <= r < 2 * last
+        kind = (up if r == 2 * loop else bar) if inside else INVISIBLE
+        add_edge(g, f"lp{r}", f"lp{r + 1}", kind)
+
+
+def loop_node(r: int, loop: int, last: int, text: str) -> tuple[str, Mapping[str, Attr]]:
+    """Rank ``r``'s node in the loop column: ``text`` beside the last step, a joint of the bar
+    inside the cycle, else nothing."""
+    if r == 2 * last:
+        kv: Mapping[str, Attr] = {
+            "label": text,
+            "shape": "plaintext",
+            "fontcolor": COLOUR["loop"],
+            "fontsize": 9,
+        }
+    elif 2 * loop <= r < 2 * last:
+        kv = {"label": "", "shape": "point", "width": 0.01, "color": COLOUR["loop"]}
+    else:
+        kv = BLANK
+    return (f"lp{r}", kv)
+
+
+def title(label: str, width: float) -> dict[str, Attr]:
+    """The head of a column between lifelines: a grey title as wide as the column."""
+    return {
+        "label": label,
+        "shape": "plaintext",
+        "fontcolor": COLOUR["grey"],
+        "width": width,
+        "fixedsize": True,
+    }
 
 
 def _lasso_note(trace: Trace) -> list[str]:
@@ -132,41 +148,27 @@ def _lasso_note(trace: Trace) -> list[str]:
     return [f"lasso: steps {trace.loop + 1}..{last} repeat forever (the bar at the left)"]
 
 
-def _header(lasso: bool = False) -> list[str]:
-    box: dict[str, Attr] = {"shape": "box", "style": "filled", "fillcolor": "#eeeeee"}
-    loop: list[tuple[str, dict[str, Attr]]] = (
-        [("hlp", {"label": "loop", "shape": "plaintext", "fontcolor": COLOUR["loop"]})]
-        if lasso
-        else []
-    )
-    return _group(
+def header(
+    g: Digraph,
+    step: str = "step",
+    a: str = "a (client)",
+    b: str = "b (server)",
+    lasso: bool = False,
+) -> None:
+    """The heads of the columns: the step column's title, both ends' boxes, the network."""
+    loop = [LOOP_HEAD] if lasso else []
+    row(
+        g,
         [
             *loop,
-            ("hs", {"label": "step", "shape": "plaintext"}),
-            ("han", {"label": "", "shape": "point", "width": 0.01, "style": "invis"}),
-            ("ha", {"label": "a (client)", **box}),
-            (
-                "hm",
-                {
-                    "label": "network",
-                    "shape": "plaintext",
-                    "fontcolor": COLOUR["grey"],
-                    "width": WIDTH,
-                    "fixedsize": True,
-                },
-            ),
-            ("hb", {"label": "b (server)", **box}),
-            ("hbn", {"label": "", "shape": "point", "width": 0.01, "style": "invis"}),
-        ]
+            ("hs", {"label": step, "shape": "plaintext"}),
+            ("han", BLANK),
+            ("ha", {"label": a, **BOX}),
+            ("hm", title("network", WIDTH)),
+            ("hb", {"label": b, **BOX}),
+            ("hbn", BLANK),
+        ],
     )
-
-
-def _group(nodes: list[tuple[str, dict[str, Attr]]]) -> list[str]:
-    names = [n for n, _ in nodes]
-    return [
-        "  { rank=same; " + " ".join(f"{n} {attrs(a)};" for n, a in nodes) + " }",
-        "  " + " -> ".join(names) + " [style=invis];",
-    ]
 
 
 def _marks(f: Flow) -> dict[int, tuple[str, str]]:
@@ -217,6 +219,7 @@ def _arrival(s: Segment, steps: int) -> int:
 
 
 def _rank(
+    g: Digraph,
     r: int,
     trace: Trace,
     f: Flow,
@@ -224,14 +227,13 @@ def _rank(
     steps: int,
     marks: dict[int, tuple[str, str]],
     labels: dict[int, int],
-) -> list[str]:
-    k, row = divmod(r, 2)
-    row = 1 - row  # 1 on a step's rank, 0 between steps
-    hot = row == 1 and k == last
-    end_row = row == 1 and k == len(trace.steps)
+) -> None:
+    k, odd = divmod(r, 2)
+    on_step = not odd  # a step's rank, else one between steps
+    hot = on_step and k == last
+    end_row = on_step and k == len(trace.steps)
     colour = COLOUR["last"] if hot else "black"
-    blank: dict[str, Attr] = {"label": "", "shape": "point", "width": 0.01, "style": "invis"}
-    if row:
+    if on_step:
         point: dict[str, Attr] = {
             "label": "",
             "shape": "point",
@@ -241,16 +243,17 @@ def _rank(
     else:  # a joint of the lifeline, too small to see
         point = {"label": "", "shape": "point", "width": 0.01, "color": COLOUR["grey"]}
     mid: dict[str, Attr] = {"label": "", "shape": "plaintext", "width": WIDTH, "fixedsize": True}
-    step = dict(blank)
-    notes_a, notes_b = dict(blank), dict(blank)
+    step = dict(BLANK)
+    notes_a, notes_b = dict(BLANK), dict(BLANK)
     if end_row:
         step = {"label": "end", "shape": "plaintext", "fontcolor": COLOUR["grey"]}
         mid |= {"label": "(in flight)", "fontcolor": COLOUR["grey"], "fontsize": 9}
-    elif row:
+    elif on_step:
         events = f.at(k)
         tick = any(e.kind == "tick" for e in events)
         step = {
             "label": f"{k}  {trace.steps[k].action or 'initial state'}",
+            "id": f"step{k}",  # kept by the SVG: the explorer page highlights the step by it
             "shape": "plaintext",
             "fontcolor": colour if hot else (COLOUR["timer"] if tick else "black"),
             "fontname": FONT + "-Bold" if hot else FONT,
@@ -276,23 +279,11 @@ def _rank(
             "margin": "0.02,0.01",
             "height": 0.1,
         }
-    loop: list[tuple[str, dict[str, Attr]]] = []
+    loop: list[tuple[str, Mapping[str, Attr]]] = []
     if trace.loop is not None:
-        inside = 2 * trace.loop <= r <= 2 * last
-        text = f"repeat from\nstep {trace.loop}" if r == 2 * last else ""
-        loop = [
-            (
-                f"lp{r}",
-                {"label": text, "shape": "plaintext", "fontcolor": COLOUR["loop"], "fontsize": 9}
-                if text
-                else (
-                    {"label": "", "shape": "point", "width": 0.01, "color": COLOUR["loop"]}
-                    if inside
-                    else dict(blank)
-                ),
-            )
-        ]
-    lines = _group(
+        loop = [loop_node(r, trace.loop, last, f"repeat from\nstep {trace.loop}")]
+    row(
+        g,
         [
             *loop,
             (f"s{r}", step),
@@ -301,17 +292,16 @@ def _rank(
             (f"m{r}", mid),
             (f"b{r}", point),
             (f"bn{r}", notes_b),
-        ]
+        ],
     )
-    if row and not end_row and any(e.kind == "tick" for e in f.at(k)):
+    if on_step and not end_row and any(e.kind == "tick" for e in f.at(k)):
         tick_edge: dict[str, Attr] = {
             "arrowhead": "none",
             "style": "dotted",
             "color": COLOUR["timer"],
             "constraint": False,
         }
-        lines.append(f"  a{r} -> b{r} {attrs(tick_edge)};")
-    return lines
+        add_edge(g, f"a{r}", f"b{r}", tick_edge)
 
 
 def _notes(events: Sequence[Event], end: str) -> str:
@@ -343,9 +333,8 @@ def _label(s: Segment) -> str:
     return label
 
 
-def _segments(f: Flow, last: int, steps: int, labels: dict[int, int]) -> list[str]:
+def _segments(g: Digraph, f: Flow, last: int, steps: int, labels: dict[int, int]) -> None:
     placed = set(labels.values())
-    out = []
     for s in f.segments:
         start = f"{s.sender}{2 * s.sent}"
         if s.end is None:
@@ -367,8 +356,7 @@ def _segments(f: Flow, last: int, steps: int, labels: dict[int, int]) -> list[st
             kv["arrowhead"] = "none"
         if s.end == last and s.fate == "delivered":
             kv["penwidth"] = 2.5
-        out.append(f"  {start} -> {stop} {attrs(kv)};")
-    return out
+        add_edge(g, start, stop, kv)
 
 
 def _tooltip(s: Segment) -> str:

@@ -36,7 +36,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from tcpmodel.render.ladder import COLOUR, FONT, Attr, attrs
+from graphviz import Digraph
+
+from tcpmodel.render import digraph
+from tcpmodel.render.digraph import FONT, INVISIBLE, Attr, Html, add_edge, column, html, row
+from tcpmodel.render.ladder import (
+    BLANK,
+    BOX,
+    COLOUR,
+    LAYOUT,
+    LOOP_HEAD,
+    loop_bar,
+    loop_node,
+    title,
+)
 from tcpmodel.results import Shown, Trace
 
 WIDTH = 2.0  # inches of the network column between client and server
@@ -181,53 +194,22 @@ def listen_ladder(trace: Trace, caption: Sequence[str] = ()) -> str:
         ]
     elif trace.loop is not None:
         loop_note = [f"lasso: steps {trace.loop + 1}..{last} repeat forever (the bar at the left)"]
-    graph: dict[str, Attr] = {
-        "rankdir": "TB",
-        "splines": False,
-        "newrank": True,
-        "forcelabels": True,
-        "outputorder": "edgesfirst",
-        "nodesep": 0.2,
-        "ranksep": 0.08,
-        "fontname": FONT,
-        "fontsize": 11,
-        "labelloc": "b",
-        "labeljust": "l",
-        "label": "".join(line + "\n" for line in (*caption, *loop_note, LEGEND, LEGEND2)),
-    }
-    out = [
-        "digraph listen {",
-        "  graph " + attrs(graph, left=True) + ";",
-        "  node " + attrs({"fontname": FONT, "fontsize": 10}) + ";",
-        "  edge " + attrs({"fontname": FONT, "fontsize": 9}) + ";",
-    ]
+    graph: dict[str, Attr] = {**LAYOUT, "nodesep": 0.2, "ranksep": 0.08}
+    g = digraph.new("listen", (*caption, *loop_note, LEGEND, LEGEND2), graph)
     spoof = attacked(trace)
     cols = (["lp"] if lasso else []) + ["s", "cn", "c", "m", "v"] + (["n", "x"] if spoof else [])
-    out += _header(lasso, spoof, _slots(steps[0].state))
+    _header(g, lasso, spoof, _slots(steps[0].state))
     labels = _placed(segs, ranks)
     seen_rules: set[str] = set()
     for r in range(ranks):
-        out += _rank(r, trace, ticks, labels, segs, seen_rules, spoof)
+        _rank(g, r, trace, ticks, labels, segs, seen_rules, spoof)
+    line: dict[str, Attr] = {"arrowhead": "none", "weight": 100, "color": COLOUR["grey"]}
     for col in cols[1:] if lasso else cols:
-        style = "[style=invis, weight=100]"
-        if col in ("c", "v", "x"):
-            style = attrs({"arrowhead": "none", "weight": 100, "color": COLOUR["grey"]})
-        out.append(f"  h{col} -> {col}0 {style};")
-        out += [f"  {col}{r} -> {col}{r + 1} {style};" for r in range(ranks - 1)]
+        column(g, col, ranks, line if col in ("c", "v", "x") else INVISIBLE)
     if trace.loop is not None:
-        # The cycle: a bar in the loop column from the loop's first step to the last step,
-        # with an arrowhead at the top (the run goes back there).
-        look: dict[str, Attr] = {"weight": 100, "color": COLOUR["loop"], "penwidth": 2.5}
-        out.append("  hlp -> lp0 [style=invis, weight=100];")
-        for r in range(ranks - 1):
-            if 2 * trace.loop <= r < 2 * last:
-                kind = {**look, "dir": "back"} if r == 2 * trace.loop else look
-                out.append(f"  lp{r} -> lp{r + 1} {attrs({**kind, 'arrowhead': 'none'})};")
-            else:
-                out.append(f"  lp{r} -> lp{r + 1} [style=invis, weight=100];")
-    out += _arrows(trace, segs, labels, last, spoof)
-    out.append("}")
-    return "\n".join(out) + "\n"
+        loop_bar(g, trace.loop, last, ranks)
+    _arrows(g, trace, segs, labels, last, spoof)
+    return digraph.source(g)
 
 
 def attacked(trace: Trace) -> bool:
@@ -251,60 +233,18 @@ def _slots(state: Mapping[str, Shown]) -> int:
     return n
 
 
-def _header(lasso: bool, spoof: bool, slots: int) -> list[str]:
-    box: dict[str, Attr] = {"shape": "box", "style": "filled", "fillcolor": "#eeeeee"}
-    blank: dict[str, Attr] = {"label": "", "shape": "point", "width": 0.01, "style": "invis"}
-    nodes: list[tuple[str, dict[str, Attr]]] = []
-    if lasso:
-        nodes.append(("hlp", {"label": "loop", "shape": "plaintext", "fontcolor": COLOUR["loop"]}))
+def _header(g: Digraph, lasso: bool, spoof: bool, slots: int) -> None:
+    nodes: list[tuple[str, Mapping[str, Attr]]] = [LOOP_HEAD] if lasso else []
     nodes += [
         ("hs", {"label": "step  (t: ticks)", "shape": "plaintext"}),
-        ("hcn", blank),
-        ("hc", {"label": "client", **box}),
-        (
-            "hm",
-            {
-                "label": "network",
-                "shape": "plaintext",
-                "fontcolor": COLOUR["grey"],
-                "width": WIDTH,
-                "fixedsize": True,
-            },
-        ),
-        ("hv", {"label": f"server (listener)\nrequest queue ({slots}) | accept queue", **box}),
-        (
-            "hn",
-            {
-                "label": "spoofed sources",
-                "shape": "plaintext",
-                "fontcolor": COLOUR["grey"],
-                "width": SIDE,
-                "fixedsize": True,
-            },
-        ),
-        ("hx", {"label": "attacker", **box}),
+        ("hcn", BLANK),
+        ("hc", {"label": "client", **BOX}),
+        ("hm", title("network", WIDTH)),
+        ("hv", {"label": f"server (listener)\nrequest queue ({slots}) | accept queue", **BOX}),
+        ("hn", title("spoofed sources", SIDE)),
+        ("hx", {"label": "attacker", **BOX}),
     ]
-    return _group(nodes if spoof else nodes[:-2])
-
-
-def _attrs(kv: dict[str, Attr], left: bool) -> str:
-    """`attrs`, except that an HTML-like label (``<<TABLE ...>>``) is written as it is."""
-    label = kv.get("label")
-    if isinstance(label, str) and label.startswith("<<"):
-        rest = attrs({k: v for k, v in kv.items() if k != "label"})
-        return f"[label={label}, {rest[1:]}"
-    return attrs(kv, left)
-
-
-def _group(nodes: list[tuple[str, dict[str, Attr]]]) -> list[str]:
-    """One rank: the nodes side by side in this order (the step column left-justified)."""
-    names = [n for n, _ in nodes]
-    return [
-        "  { rank=same; "
-        + " ".join(f"{n} {_attrs(a, n.startswith('s'))};" for n, a in nodes)
-        + " }",
-        "  " + " -> ".join(names) + " [style=invis];",
-    ]
+    row(g, nodes if spoof else nodes[:-2])
 
 
 def _placed(segs: Sequence[Segment], ranks: int) -> dict[int, int]:
@@ -327,6 +267,7 @@ def _stop(s: Segment, ranks: int) -> int:
 
 
 def _rank(
+    g: Digraph,
     r: int,
     trace: Trace,
     ticks: Sequence[int],
@@ -334,14 +275,13 @@ def _rank(
     segs: Sequence[Segment],
     seen_rules: set[str],
     spoof: bool,
-) -> list[str]:
+) -> None:
     k, odd = divmod(r, 2)
     last = len(trace.steps) - 1
-    blank: dict[str, Attr] = {"label": "", "shape": "point", "width": 0.01, "style": "invis"}
     joint: dict[str, Attr] = {"label": "", "shape": "point", "width": 0.01, "color": "grey"}
     mid: dict[str, Attr] = {"label": "", "shape": "plaintext", "width": WIDTH, "fixedsize": True}
     side: dict[str, Attr] = {"label": "", "shape": "plaintext", "width": SIDE, "fixedsize": True}
-    step, notes, client, server, attacker = dict(blank), dict(blank), joint, joint, joint
+    step, notes, client, server, attacker = dict(BLANK), dict(BLANK), joint, joint, joint
     if not odd:
         st = trace.steps[k]
         hot = k == last
@@ -357,6 +297,7 @@ def _rank(
                 lines += textwrap.wrap(f"[{st.rule}]", RULE_WIDTH, subsequent_indent=" ")
         step = {
             "label": "\n".join(lines) + "\n",
+            "id": f"step{k}",  # kept by the SVG: the explorer page highlights the step by it
             "shape": "plaintext",
             "width": STEP_WIDTH,
             "fontsize": 9,
@@ -397,21 +338,9 @@ def _rank(
             "margin": "0.02,0.01",
             "height": 0.1,
         }
-    nodes: list[tuple[str, dict[str, Attr]]] = []
+    nodes: list[tuple[str, Mapping[str, Attr]]] = []
     if trace.loop is not None:
-        inside = 2 * trace.loop <= r <= 2 * last
-        if r == 2 * last:
-            lp: dict[str, Attr] = {
-                "label": f"back to\nstep {trace.loop}",
-                "shape": "plaintext",
-                "fontcolor": COLOUR["loop"],
-                "fontsize": 9,
-            }
-        elif inside:
-            lp = {"label": "", "shape": "point", "width": 0.01, "color": COLOUR["loop"]}
-        else:
-            lp = dict(blank)
-        nodes.append((f"lp{r}", lp))
+        nodes.append(loop_node(r, trace.loop, last, f"back to\nstep {trace.loop}"))
     nodes += [
         (f"s{r}", step),
         (f"cn{r}", notes),
@@ -421,7 +350,7 @@ def _rank(
         (f"n{r}", side),
         (f"x{r}", attacker),
     ]
-    return _group(nodes if spoof else nodes[:-2])
+    row(g, nodes if spoof else nodes[:-2], left={f"s{r}"})
 
 
 def _nowhere(trace: Trace, k: int) -> bool:
@@ -462,7 +391,7 @@ def _queue_cells(state: Mapping[str, Shown]) -> tuple[list[str], list[str], bool
     return req, acc, state["srv.legit"] == "ACCEPTED"
 
 
-def _queues(trace: Trace, k: int) -> str:
+def _queues(trace: Trace, k: int) -> Html:
     """The HTML-like label of the server's queues after step ``k``."""
     now = _queue_cells(trace.steps[k].state)
     changed = k == 0 or now != _queue_cells(trace.steps[k - 1].state)
@@ -489,16 +418,20 @@ def _queues(trace: Trace, k: int) -> str:
     if accepted:
         cells.append(f'<TD BORDER="0"><FONT COLOR="{LEGIT}">C accepted</FONT></TD>')
     frame = f'BORDER="1" COLOR="{INK}"' if changed else 'BORDER="1" COLOR="white"'
-    return (
-        f'<<TABLE {frame} CELLBORDER="1" CELLSPACING="1" CELLPADDING="1" BGCOLOR="white">'
-        f"<TR>{''.join(cells)}</TR></TABLE>>"
+    return html(
+        f'<TABLE {frame} CELLBORDER="1" CELLSPACING="1" CELLPADDING="1" BGCOLOR="white">'
+        f"<TR>{''.join(cells)}</TR></TABLE>"
     )
 
 
 def _arrows(
-    trace: Trace, segs: Sequence[Segment], labels: Mapping[int, int], last: int, spoof: bool
-) -> list[str]:
-    out = []
+    g: Digraph,
+    trace: Trace,
+    segs: Sequence[Segment],
+    labels: Mapping[int, int],
+    last: int,
+    spoof: bool,
+) -> None:
     placed = set(labels.values())
     ranks = 2 * last + 1
     for s in segs:
@@ -517,16 +450,16 @@ def _arrows(
             kv["style"] = "dotted"
         if s.end == last:
             kv["penwidth"] = 2.5
-        out.append(f"  {start} -> {stop} {attrs(kv)};")
+        add_edge(g, start, stop, kv)
     for k, st in enumerate(trace.steps):
         r = 2 * k
         action = st.action or ""
         if action.startswith("attacker."):
             kv = {"color": SPOOFED, "constraint": False}
-            out.append(f"  x{r} -> v{r} {attrs(kv | {'headport': 'e'})};")
+            add_edge(g, f"x{r}", f"v{r}", kv | {"headport": "e"})
         elif k and _nowhere(trace, k):
             kv = {"color": COLOUR["grey"], "style": "dashed", "constraint": False}
-            out.append(f"  v{r} -> n{r} {attrs(kv)};")
+            add_edge(g, f"v{r}", f"n{r}", kv)
         elif action == "tick":
             kv = {
                 "arrowhead": "none",
@@ -534,5 +467,4 @@ def _arrows(
                 "color": COLOUR["timer"],
                 "constraint": False,
             }
-            out.append(f"  c{r} -> {'x' if spoof else 'v'}{r} {attrs(kv)};")
-    return out
+            add_edge(g, f"c{r}", f"{'x' if spoof else 'v'}{r}", kv)

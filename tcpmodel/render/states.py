@@ -28,19 +28,20 @@ deterministic: the same transitions and trace give byte-identical text.
 
 from __future__ import annotations
 
-import html
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from html import escape
 
 from tcpmodel.errors import UsageError
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import EnumType, decode
 from tcpmodel.models.base import ParamValue
+from tcpmodel.render import digraph
+from tcpmodel.render.digraph import Attr, Html, add_edge, row
 from tcpmodel.render.flow import CHANNEL, ENDS, PEER, TIMERS, USER_CALLS, capacity, parse_action
-from tcpmodel.render.ladder import Attr, attrs, quote
 from tcpmodel.results import Shown, Trace
 
 # The eleven states in the rows of RFC 9293 Figure 5.
@@ -93,7 +94,6 @@ COVERAGE: tuple[Mapping[str, ParamValue], ...] = (
 )
 
 COLOUR = {"a": "#2166ac", "b": "#b2182b", "both": "#762a83"}
-FONT = "Helvetica"
 
 Get = Callable[[str], Shown]
 SEGMENT_FIELDS = ("syn", "ack", "fin", "rst", "seq", "ackno", "len")
@@ -342,41 +342,31 @@ def diagram(
     )
     if path:
         legend += "; [n]: step n of the trace, a's arcs blue, b's red"
-    graph: dict[str, Attr] = {
-        "rankdir": "TB",
-        "fontname": FONT,
-        "fontsize": 11,
-        "nodesep": 0.5,
-        "ranksep": 0.8,
-        "labelloc": "b",
-        "labeljust": "l",
-        "newrank": True,
-        "label": "\n".join([*caption, legend, "generated from the model's actions", ""]),
-    }
-    out = [
-        "digraph tcp_states {",
-        f"  graph {attrs(graph, left=True)};",
-        "  node " + attrs({"shape": "plain", "fontname": FONT, "fontsize": 12}) + ";",
-        "  edge "
-        + attrs({"fontname": FONT, "fontsize": 9, "color": "#555555", "arrowsize": 0.7})
-        + ";",
-    ]
+    graph: dict[str, Attr] = {"rankdir": "TB", "nodesep": 0.5, "ranksep": 0.8, "newrank": True}
+    g = digraph.new(
+        "tcp_states",
+        [*caption, legend, "generated from the model's actions"],
+        graph,
+        node={"shape": "plain", "fontsize": 12},
+        edge={"color": "#555555", "arrowsize": 0.7},
+    )
     on_path = {x for _, t in path for x in (t.src, t.dst)}
     rows = [*ROWS, (BOTTOM,)]
-    for row in rows:
-        members = []
-        for node in row:
+    for nodes in rows:
+        members: list[tuple[str, Mapping[str, Attr]]] = []
+        for node in nodes:
             state = "CLOSED" if node == BOTTOM else node
             loops = text(state, state) if node != BOTTOM and (state, state) in lines_of else []
             fg = colour(state, state) or COLOUR["a"]
             box = _box(state, loops, state in on_path, fg)
-            members.append(f"{quote(node)} [label=<{box}>];")
-        out.append("  { rank=same; " + " ".join(members) + " }")
+            members.append((node, {"label": box}))
+        row(g, members, ordered=False)
     pairs = [p for p in lines_of if p[0] != p[1]]
     for src, dst in sorted(pairs, key=lambda p: (STATES.index(p[0]), STATES.index(p[1]))):
         head = BOTTOM if dst == "CLOSED" and RANK[src] > RANK["SYN_SENT"] else dst
-        label = "\\l".join(
-            (f"[{', '.join(map(str, ks))}] " if ks else "") + line for line, ks in text(src, dst)
+        label = "".join(
+            (f"[{', '.join(map(str, ks))}] " if ks else "") + line + "\n"
+            for line, ks in text(src, dst)
         )
         e: dict[str, Attr] = {"label": label}
         c = colour(src, dst)
@@ -384,45 +374,25 @@ def diagram(
             e.update({"color": c, "fontcolor": c, "penwidth": 2.5})
         if head != BOTTOM and RANK[head] < RANK[src]:
             e["constraint"] = False
-        out.append(f"  {quote(src)} -> {quote(head)} [{_attrs_raw(e)}];")
-    out.append("}")
-    return "\n".join(out) + "\n"
+        add_edge(g, src, head, e, left=True)
+    return digraph.source(g)
 
 
 BOTTOM = "CLOSED_end"
 
 
-def _attrs_raw(kv: Mapping[str, Attr]) -> str:
-    """Edge attributes; the label's ``\\l`` line ends are kept (left-justified lines)."""
-    parts = []
-    for k, v in kv.items():
-        if k == "label" and isinstance(v, str):
-            parts.append(f'label="{_esc(v)}\\l"')
-        elif isinstance(v, bool):
-            parts.append(f"{k}={'true' if v else 'false'}")
-        elif isinstance(v, str):
-            parts.append(f"{k}={quote(v)}")
-        else:
-            parts.append(f"{k}={v}")
-    return ", ".join(parts)
-
-
-def _esc(text: str) -> str:
-    return text.replace('"', '\\"')
-
-
-def _box(state: str, loops: Sequence[tuple[str, list[int]]], highlight: bool, fg: str) -> str:
+def _box(state: str, loops: Sequence[tuple[str, list[int]]], highlight: bool, fg: str) -> Html:
     """An HTML-like label: the state's name, then the steps that stay in it."""
     fill = "#fff3c4" if highlight else "#eeeeee"
     width = 2 if highlight else 1
-    rows = [f"<TR><TD><B>{html.escape(state)}</B></TD></TR>"]
+    rows = [f"<TR><TD><B>{escape(state)}</B></TD></TR>"]
     for line, ks in loops:
         mark = f"[{', '.join(map(str, ks))}] " if ks else ""
-        body = html.escape(mark + line)
+        body = escape(mark + line)
         if ks:
             body = f'<FONT COLOR="{fg}">{body}</FONT>'
         rows.append(f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="8">{body}</FONT></TD></TR>')
-    return (
+    return digraph.html(
         f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
         f'STYLE="ROUNDED" BGCOLOR="{fill}">' + "".join(rows) + "</TABLE>"
     )

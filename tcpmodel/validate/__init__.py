@@ -64,6 +64,7 @@ class Verdict:
     conn: Connection | None = None
     abstraction: Abstraction | None = None
     seconds: float = 0.0
+    model: Compiled | None = None  # the compiled model of ``trace`` (for the explorer page)
 
     @property
     def exit_code(self) -> int:
@@ -191,6 +192,7 @@ def _validate(
     base.params = params
     base.config = describe(params)
     base.trace = _trace(sr, o)
+    base.model = sr.c
     base.obs_step = o.obs_step
     base.divergent = o.matched
     base.pairs = o.pairs
@@ -215,6 +217,7 @@ def _conforms(
     v.params = params
     v.config = describe(params)
     v.trace = trace
+    v.model = sr.c
     v.obs_step = o.obs_step
     return v
 

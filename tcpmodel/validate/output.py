@@ -15,7 +15,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from tcpmodel.files import write_atomic
-from tcpmodel.render.ladder import COLOUR, FONT, WIDTH, Attr, attrs
+from tcpmodel.render import digraph
+from tcpmodel.render.digraph import Attr, add_edge, row
+from tcpmodel.render.ladder import BLANK, WIDTH, header, lifelines
 from tcpmodel.validate import Verdict
 from tcpmodel.validate.abstract import relative_label
 
@@ -162,37 +164,21 @@ def ladder(v: Verdict) -> str:
         "outputorder": "edgesfirst",
         "nodesep": 0.25,
         "ranksep": 0.1,
-        "fontname": FONT,
-        "fontsize": 11,
-        "labelloc": "b",
-        "labeljust": "l",
-        "label": "".join(line + "\n" for line in caption(v)),
     }
     ends = _side(v)
-    out = [
-        "digraph capture {",
-        "  graph " + attrs(graph, left=True) + ";",
-        "  node " + attrs({"fontname": FONT, "fontsize": 10}) + ";",
-        "  edge " + attrs({"fontname": FONT, "fontsize": 9}) + ";",
-    ]
-    box: dict[str, Attr] = {"shape": "box", "style": "filled", "fillcolor": "#eeeeee"}
-    head: list[tuple[str, dict[str, Attr]]] = [
-        ("hs", {"label": "packet", "shape": "plaintext"}),
-        ("han", {"label": "", "shape": "point", "width": 0.01, "style": "invis"}),
-        ("ha", {"label": f"a {ends.get('a', '')}", **box}),
-        ("hm", {"label": "network", "shape": "plaintext", "fontcolor": COLOUR["grey"],
-                "width": WIDTH, "fixedsize": True}),
-        ("hb", {"label": f"b {ends.get('b', '')}", **box}),
-        ("hbn", {"label": "", "shape": "point", "width": 0.01, "style": "invis"}),
-    ]  # fmt: skip
-    out += _group(head)
+    g = digraph.new("capture", caption(v), graph)
+    header(g, "packet", f"a {ends.get('a', '')}", f"b {ends.get('b', '')}")
     ranks = 2 * stop + 1
-    blank: dict[str, Attr] = {"label": "", "shape": "point", "width": 0.01, "style": "invis"}
     for r in range(ranks):
         k, odd = divmod(r, 2)
         point: dict[str, Attr] = {"label": "", "shape": "point", "width": 0.03}
-        step, na, nb, mid = dict(blank), dict(blank), dict(blank), dict(blank)
-        mid = {"label": "", "shape": "plaintext", "width": WIDTH, "fixedsize": True}
+        step, na, nb = dict(BLANK), dict(BLANK), dict(BLANK)
+        mid: dict[str, Attr] = {
+            "label": "",
+            "shape": "plaintext",
+            "width": WIDTH,
+            "fixedsize": True,
+        }
         if odd and k < stop:
             p = conn.packets[k]
             inc = conn.incarnation[k]
@@ -216,17 +202,12 @@ def ladder(v: Verdict) -> str:
                 na = {"label": sa, "shape": "plaintext"}
             if sb:
                 nb = {"label": sb, "shape": "plaintext"}
-        out += _group(
+        row(
+            g,
             [(f"s{r}", step), (f"an{r}", na), (f"a{r}", point), (f"m{r}", mid),
-             (f"b{r}", point), (f"bn{r}", nb)]
+             (f"b{r}", point), (f"bn{r}", nb)],
         )  # fmt: skip
-    for col in ("s", "an", "m", "bn"):
-        out.append(f"  h{col} -> {col}0 [style=invis, weight=100];")
-        out += [f"  {col}{r} -> {col}{r + 1} [style=invis, weight=100];" for r in range(ranks - 1)]
-    line = attrs({"arrowhead": "none", "weight": 100, "color": COLOUR["grey"]})
-    for side in ("a", "b"):
-        out.append(f"  h{side} -> {side}0 {line};")
-        out += [f"  {side}{r} -> {side}{r + 1} {line};" for r in range(ranks - 1)]
+    lifelines(g, ("s", "an", "m", "bn"), ("a", "b"), ranks)
     for k in range(stop):
         p = conn.packets[k]
         who = ab.role[p.source] if ab is not None else "a"
@@ -235,17 +216,8 @@ def ladder(v: Verdict) -> str:
         kv: dict[str, Attr] = {"constraint": False, "color": RED if bad else "black"}
         if bad:
             kv["penwidth"] = 2.5
-        out.append(f"  {who}{2 * k} -> {other}{2 * k + 2} {attrs(kv)};")
-    out.append("}")
-    return "\n".join(out) + "\n"
-
-
-def _group(nodes: list[tuple[str, dict[str, Attr]]]) -> list[str]:
-    names = [n for n, _ in nodes]
-    return [
-        "  { rank=same; " + " ".join(f"{n} {attrs(a)};" for n, a in nodes) + " }",
-        "  " + " -> ".join(names) + " [style=invis];",
-    ]
+        add_edge(g, f"{who}{2 * k}", f"{other}{2 * k + 2}", kv)
+    return digraph.source(g)
 
 
 def _states(v: Verdict) -> dict[int, tuple[str, str]]:
@@ -282,6 +254,47 @@ def files(v: Verdict, k: int) -> dict[str, str]:
     else:
         out["txt"] = "\n".join(lines) + "\n"
     return out
+
+
+def explorer_page(v: Verdict, k: int, svg: str | None, svg_missing: str = "") -> str:
+    """The page that steps through the model trace of ``v`` (the witness, or for a divergent
+    connection the witness of the prefix explained): the model's ladder of that trace, the
+    captured packet each step explains, and at the end of a divergent prefix the packet no
+    execution explains and what the model would have allowed instead."""
+    from tcpmodel.render import explorer
+
+    assert v.trace is not None
+    notes: dict[int, list[str]] = {}
+    if v.conn is not None:
+        for i, step in sorted(v.obs_step.items()):
+            p = v.conn.packets[i]
+            inc = v.conn.incarnation[i]
+            label = relative_label(v.abstraction, p, inc) if v.abstraction else p.ctl()
+            notes.setdefault(step, []).append(f"explains captured packet {p.number}: {label}")
+        if v.verdict == "diverges" and v.divergent is not None:
+            p = v.conn.packets[v.divergent]
+            inc = v.conn.incarnation[v.divergent]
+            label = relative_label(v.abstraction, p, inc) if v.abstraction else p.ctl()
+            notes.setdefault(len(v.trace) - 1, []).extend(
+                [
+                    f"next captured packet {p.number}: {label} is explained by no execution; "
+                    "the model would have allowed there:",
+                    *alternatives(v),
+                ]
+            )
+    choices = None
+    if v.model is not None:
+        choices = explorer.enabled(v.model.system, v.trace, v.model)
+    what = "witness" if v.verdict == "conforms" else "witness of the prefix explained"
+    return explorer.page(
+        v.trace,
+        f"{stem(v, k)}: {v.connection}, model {what}",
+        caption(v),
+        svg,
+        choices,
+        svg_missing=svg_missing,
+        notes=notes,
+    )
 
 
 def page(verdicts: Sequence[Verdict], svgs: dict[str, str], written: dict[str, list[str]]) -> str:
@@ -333,7 +346,25 @@ def write_out(folder: Path, verdicts: Sequence[Verdict]) -> None:
                 texts = {"svg": svgs[s], **texts}
             except UsageError:
                 draw = False
+        if v.trace is not None:
+            texts["explore.html"] = _explorer(v, k, draw)
         for ext, data in texts.items():
             write_atomic(folder / f"{s}.{ext}", data, encoding="utf-8")
         written[s] = [f"{s}.{ext}" for ext in texts]
     write_atomic(folder / "index.html", page(verdicts, svgs, written), encoding="utf-8")
+
+
+def _explorer(v: Verdict, k: int, draw: bool) -> str:
+    """The explorer page of ``v``'s model trace, its ladder drawn when Graphviz works."""
+    from tcpmodel.errors import UsageError
+    from tcpmodel.render import graphviz
+    from tcpmodel.render import ladder as model_ladder
+
+    assert v.trace is not None
+    svg, why = None, graphviz.INSTALL.split(";")[0]
+    if draw:
+        try:
+            svg = graphviz.render(model_ladder.ladder(v.trace, caption(v)), "svg").decode()
+        except UsageError as e:
+            why = str(e)
+    return explorer_page(v, k, svg, why)
