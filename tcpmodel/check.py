@@ -231,6 +231,13 @@ def _prove_open(run: _Run, checks: Sequence[Check], decided: _Decided) -> None:
     tried, stats, _ = _guarded(prover.name, go, open_, run.bounds)
     settled = {n: o for n, o in tried.items() if o.verdict in ("proved", "holds", "violated")}
     decided.add(settled, stats, prover.name)
+    # The explorer's unknown stays, saying why the proof did not settle it either.
+    for name, o in tried.items():
+        if name not in settled and o.reason:
+            mine = decided.outcomes[name]
+            decided.outcomes[name] = dataclasses.replace(
+                mine, reason=f"{mine.reason}; {prover.name}: {o.reason}"
+            )
 
 
 def _run_liveness(run: _Run, live: Sequence[Property], decided: _Decided) -> None:

@@ -5,6 +5,7 @@ only with a trace that was replayed: without one the verdict is ``unknown``, say
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,3 +118,14 @@ def test_a_verdict_without_a_trace_is_not_shown(monkeypatch: pytest.MonkeyPatch)
     for r in results:
         assert r.verdict == "unknown" and r.trace is None
         assert r.reason.startswith("the careless engine said ") and "no trace to replay" in r.reason
+
+
+def test_an_unsettled_auto_proof_says_why_beside_the_explorers_bound() -> None:
+    # auto: the explorer stops at its state bound, kind then runs out of time; the verdict
+    # stays unknown and the reason gives both, not only the explorer's bound.
+    spec = load(SPECS / "rfc9293-32bit.toml")
+    base = dataclasses.replace(spec, configurations=spec.configurations[:1])
+    bounds = Bounds(max_states=2000, timeout=3)
+    (r,) = check_spec(base, Options("auto", bounds, frozenset({"no-old-fin"})))
+    assert r.verdict == "unknown"
+    assert r.reason.startswith("state bound 2000 reached; kind: time limit"), r.reason
