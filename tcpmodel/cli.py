@@ -11,24 +11,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from tcpmodel import behaviours, interrupt, parallel, report
+from tcpmodel import behaviours, interrupt, output, parallel, report
 from tcpmodel import proofs as proof_files
 from tcpmodel.check import Options, check_spec
 from tcpmodel.engines import registry
-from tcpmodel.engines.explicit import Bounds, Progress, default_jobs
+from tcpmodel.engines.explicit import Bounds, default_jobs
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.files import write_atomic
 from tcpmodel.models import MODELS
+from tcpmodel.progress import Display
 from tcpmodel.results import Result
 from tcpmodel.spec import Configuration, Spec, load, spec_files
 
@@ -38,16 +37,18 @@ if TYPE_CHECKING:
     from tcpmodel.kernel.system import System
 
 
-class EngineChoice(click.Choice[str]):
-    """``--engine``'s choices, read from the engine registry when the command line is parsed,
-    so that an engine registered after this module was imported is offered too."""
+class RegistryChoice(click.Choice[str]):
+    """A choice among a registry's names, read when the command line is parsed, so that an
+    entry registered after this module was imported (a test's toy engine or format) is offered
+    too."""
 
-    def __init__(self) -> None:
-        super().__init__(registry.choices())
+    def __init__(self, names: Callable[[], Sequence[str]]) -> None:
+        self.names = names
+        super().__init__(names())
 
     @property
     def choices(self) -> Sequence[str]:
-        return registry.choices()
+        return self.names()
 
     @choices.setter
     def choices(self, value: Sequence[str]) -> None:
@@ -62,52 +63,6 @@ def _default_memory_mb() -> int:
     return int(total * 0.75 / 2**20)
 
 
-class _Progress:
-    """Progress lines on stderr: at most one a second per exploration; on a terminal one line,
-    overwritten in place, showing every exploration running (worker processes run several)."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.dirty = False
-        self.active: dict[str, str] = {}
-
-    def __call__(self, label: str, p: Progress | None) -> None:
-        if p is None:  # that exploration is over
-            self.active.pop(label, None)
-            return
-        line = (
-            f"{label}: {p.states:,} states, depth {p.depth}, {p.rate:,.0f} states/s, "
-            f"{p.seconds:.1f} s"
-        )
-        if self.tty:
-            self.active[label] = f"{label}: {p.states:,} states d{p.depth}"
-            width = max(20, shutil.get_terminal_size().columns - 1)
-            text = line if len(self.active) == 1 else " | ".join(self.active.values())
-            text = text[:width]
-            sys.stderr.write("\r" + text.ljust(min(79, width)))
-            self.dirty = True
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        self.active.clear()
-        if self.dirty:
-            sys.stderr.write("\n")
-            self.dirty = False
-
-
-def _say(progress: _Progress | None) -> Callable[[str], None]:
-    """How the interrupt handler speaks: a line on stderr, after the progress line."""
-
-    def say(line: str) -> None:
-        lead = "\n" if progress is not None and progress.dirty else ""
-        sys.stderr.write(lead + line + "\n")
-        sys.stderr.flush()
-
-    return say
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tcpmodel")
 def main() -> None:
@@ -119,7 +74,7 @@ def main() -> None:
 @click.option("--property", "props", multiple=True, metavar="NAME", help="Check only NAME.")
 @click.option(
     "--engine",
-    type=EngineChoice(),
+    type=RegistryChoice(registry.choices),
     default="auto",
     show_default=True,
     help="auto: native when gcc is installed, else explicit.",
@@ -143,7 +98,7 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "junit"]),
+    type=RegistryChoice(output.choices),
     default="text",
     show_default=True,
 )
@@ -192,11 +147,11 @@ def check(
                 f"--proofs needs --engine {registry.one_of(provers)} (they prove), not {engine}"
             )
         )
-    progress = None if quiet else _Progress()
+    progress = None if quiet else Display()
     results: list[Result] = []
     # From here on SIGINT and SIGTERM stop the run at its next safe point (specs interrupted
     # while loading are still loaded, so that their properties are reported unknown).
-    with interrupt.handling(_say(progress)) as stop:
+    with interrupt.handling(None if progress is None else progress.say) as stop:
         specs = _load_all(paths)
         only = frozenset(props) if props else None
         if only is not None:
@@ -229,12 +184,7 @@ def check(
             else {(s.file, c.variant): c.system for s in specs for c in s.configurations}
         )
         _write_out(Path(out), results, cause, systems)
-        if fmt == "json":
-            click.echo(report.to_json(results, cause))
-        elif fmt == "junit":
-            click.echo(report.to_junit(results))
-        else:
-            _print_text(results, cause)
+        click.echo(output.FORMATS[fmt](results, cause), nl=False)
     sys.exit(report.exit_code(results, bool(cause)))
 
 
@@ -242,7 +192,7 @@ def check(
 @click.argument("paths", nargs=-1)
 def list_(paths: Sequence[str]) -> None:
     """List the specs in PATHS, or with no PATHS the models, parameters and properties."""
-    console = _console()
+    console = output.console()
     if not paths:
         for m in MODELS.values():
             console.print(f"[bold]{m.name}[/bold]: {m.description}")
@@ -327,7 +277,7 @@ def render(
                 f"property; known: {', '.join(known)}"
             )
         )
-    progress = None if quiet else _Progress()
+    progress = None if quiet else Display()
     try:
         (r,) = check_spec(
             dataclasses.replace(spec, configurations=(cfg,)),
@@ -402,23 +352,23 @@ def validate(
     An unreadable capture is exit 2.  Interrupted (SIGINT, SIGTERM), the connections not yet
     searched are unknown and the verdicts found are printed and written."""
     from tcpmodel import validate as checking
-    from tcpmodel.validate import output
+    from tcpmodel.validate import output as written
 
     try:
         with interrupt.handling() as stop:
             verdicts = checking.validate(captures, profile, spec, stop=stop)
         if out is not None:
-            output.write_out(Path(out), verdicts)
+            written.write_out(Path(out), verdicts)
     except TcpModelError as e:
         _fail(e)
     except OSError as e:
         _fail(UsageError(f"--out {out}: cannot write: {e.strerror}"))
     if fmt == "json":
-        click.echo(output.to_json(verdicts))
+        click.echo(written.to_json(verdicts))
     elif fmt == "junit":
-        click.echo(output.to_junit(verdicts))
+        click.echo(written.to_junit(verdicts))
     else:
-        click.echo(output.text(verdicts), nl=False)
+        click.echo(written.text(verdicts), nl=False)
     sys.exit(checking.exit_code(verdicts))
 
 
@@ -561,7 +511,7 @@ def proofs_verify(paths: Sequence[str], timeout: float | None, quiet: bool) -> N
             mark,
             f"{v.seconds:.2f}",
         )
-    console = _console()
+    console = output.console()
     console.print(t)
     bad = [v for v in checked if v.status in ("changed", "failed")]
     for v in bad:
@@ -695,8 +645,8 @@ def _write_out(
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / "results.json", report.to_json(results, interrupted) + "\n")
-        write_atomic(folder / "junit.xml", report.to_junit(results) + "\n")
+        write_atomic(folder / "results.json", output.json(results, interrupted))
+        write_atomic(folder / "junit.xml", output.junit(results, interrupted))
         files: dict[str, list[str]] = {}
         svgs: dict[str, str] = {}
         svg_error = "" if graphviz.available() else graphviz.INSTALL.split(";")[0]
@@ -752,7 +702,7 @@ def _trace_files(r: Result) -> dict[str, str]:
     if chain.is_connection(r.trace):
         txt = text.table(r.trace, lines)
     else:
-        txt = _trace_header(r) + report.trace_text(r.trace) + "\n"
+        txt = output.trace_header(r) + report.trace_text(r.trace) + "\n"
     meta = {"source": r.file, "description": "\n".join(lines)}
     return {"dot": dot, "txt": txt, "json": itf.dumps(r.trace, meta)}
 
@@ -790,51 +740,6 @@ def _explorer_page(
         if interrupted
         else explorer.NO_MODEL,
     )
-
-
-def _trace_header(r: Result) -> str:
-    where = r.spec if r.variant is None else f"{r.spec} (variant {r.variant})"
-    return f"{where}: {r.prop} = {r.formula}\nverdict: {r.verdict} (expected {r.expect})\n\n"
-
-
-def _console() -> Console:
-    # Wide tables in CI logs, where there is no terminal to measure.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
-
-def _print_text(results: Sequence[Result], interrupted: str = "") -> None:
-    console = _console()
-    t = Table("spec", "variant", "property", "expect", "verdict", "", "states", "depth", "s")
-    for r in results:
-        mark = "ok" if r.met else ("UNKNOWN" if r.verdict == "unknown" else "FAIL")
-        t.add_row(
-            r.spec,
-            r.variant or "",
-            r.prop,
-            r.expect,
-            r.verdict,
-            mark,
-            f"{r.stats.states:,}" if registry.counts_states(r.engine) else "-",
-            str(r.stats.depth),
-            f"{r.stats.seconds:.2f}",
-        )
-    console.print(t)
-    for r in results:
-        # exists_forall verdicts say which strategy wins for how many secrets (a lucky guess).
-        if r.verdict in ("unknown", "proved") or (r.game and r.reason):
-            console.print(f"{r.spec} {r.case_name}: {r.verdict}: {r.reason}", markup=False)
-        if r.trace is not None and (r.verdict == "violated" or not r.met):
-            console.print(f"\n{_trace_header(r)}{report.trace_text(r.trace)}", markup=False)
-    s = report.summary(results)
-    console.print(
-        f"\n{s['results']} results: {s['met']} met, {s['unmet']} unmet, {s['unknown']} unknown"
-    )
-    if interrupted:
-        console.print(
-            f"interrupted by {interrupted}: partial results; every verdict above that is not "
-            "unknown was decided before the interrupt",
-            markup=False,
-        )
 
 
 @main.command(name="diff")
@@ -896,13 +801,13 @@ def diff_(
 
     from tcpmodel.diff import diff, parse_design, to_json, to_text
 
-    shown = None if quiet else _Progress()
+    shown = None if quiet else Display()
     progress = None if shown is None else functools.partial(shown, "diff")
     try:
         a, b = parse_design(design_a), parse_design(design_b)
         # Interrupted, the searches stop at their next safe point: what was decided stays,
         # the rest is unknown (exit 3 unless a difference was already found).
-        with interrupt.handling(_say(shown)) as stop:
+        with interrupt.handling(None if shown is None else shown.say) as stop:
             bounds = Bounds(max_depth, max_states, timeout, max_memory, stop)
             d = diff(a, b, engine, bounds, progress)
     except TcpModelError as e:

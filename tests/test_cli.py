@@ -6,11 +6,15 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from tcpmodel import output
 from tcpmodel.cli import main
+from tcpmodel.results import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -233,3 +237,21 @@ def test_disable_unknown_rule_is_a_located_error(tmp_path: Path) -> None:
     assert f"{p}: spec.disable: no action or action group named 'no-such-rule'" in err
     code, out, _ = run("list", str(SPECS / "alternating-bit.toml"))
     assert code == 0 and "recv_msg" in out and "lose" in out
+
+
+def test_an_output_format_is_one_registry_entry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    args = ["check", str(SPECS / "mutex-naive.toml"), "--engine", "explicit", "-j", "1"]
+    args += ["--out", str(tmp_path / "out"), "--format", "toy"]
+    code, _, err = run(*args)
+    assert code == 2 and "'toy' is not one of 'text', 'json', 'junit'" in err
+
+    def toy(results: Sequence[Result], interrupted: str) -> str:
+        return "".join(f"{r.prop}={r.verdict}\n" for r in results) + f"[{interrupted}]\n"
+
+    monkeypatch.setitem(output.FORMATS, "toy", toy)
+    code, out, err = run(*args)
+    assert code == 0, err
+    assert out == "mutual-exclusion=violated\ncritical-reachable=reachable\n[]\n"
+    assert "[text|json|junit|toy]" in run("check", "--help")[1]

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from tcpmodel.check import NOT_STARTED
@@ -100,23 +99,3 @@ def test_a_dead_worker_costs_its_configuration_only(tmp_path: Path) -> None:
     assert died and {x["variant"] for x in died} != {x["variant"] for x in results}
     assert all(x["verdict"] == "unknown" for x in died)
     assert_complete_files(out)
-
-
-def test_the_terminal_progress_line_shows_every_running_exploration(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from tcpmodel.cli import _Progress
-    from tcpmodel.engines.explicit import Progress
-
-    p = _Progress()
-    p.tty = True
-    p("rfc9293", Progress(1000, 5, 10, 1.0))
-    p("rfc9293/simultaneous-open", Progress(2000, 6, 10, 1.0))
-    last = capsys.readouterr().err.split("\r")[-1]
-    assert last.rstrip() == "rfc9293: 1,000 states d5 | rfc9293/simultaneous-open: 2,000 states d6"
-    p("rfc9293", None)  # that one is done
-    p("rfc9293/simultaneous-open", Progress(3000, 7, 10, 2.0))
-    last = capsys.readouterr().err.split("\r")[-1]
-    assert last.startswith("rfc9293/simultaneous-open: 3,000 states, depth 7, 1,500 states/s")
-    p.done()
-    assert capsys.readouterr().err == "\n"
