@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -48,7 +49,13 @@ def test_an_interrupt_reaches_the_workers(tmp_path: Path) -> None:
     # rfc9293.toml: three configurations of minutes each; two start, the third waits.
     out = tmp_path / "out"
     p = start("check", str(LONG), *JOBS2, "--out", str(out))
-    wait_for(p, "rfc9293/simultaneous-open: ")  # both workers explore (base began first)
+    # Both workers explore: each has reported states (either may be compiling first).
+    exploring: set[str] = set()
+    while exploring != {"rfc9293", "rfc9293/simultaneous-open"}:
+        for line in wait_for(p, " states, depth "):
+            m = re.match(r"(rfc9293(?:/simultaneous-open)?): ([\d,]+) states, depth ", line)
+            if m and int(m.group(2).replace(",", "")) > 0:
+                exploring.add(m.group(1))
     p.send_signal(signal.SIGINT)  # to the parent only: it tells the workers
     stdout, stderr = p.communicate(timeout=90)
     assert p.returncode == 3, stderr
