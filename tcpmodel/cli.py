@@ -75,12 +75,13 @@ class _Progress:
         if p is None:  # that exploration is over
             self.active.pop(label, None)
             return
+        shown = f"{label} [{p.engine}]" if p.engine else label
         line = (
-            f"{label}: {p.states:,} states, depth {p.depth}, {p.rate:,.0f} states/s, "
+            f"{shown}: {p.states:,} states, depth {p.depth}, {p.rate:,.0f} states/s, "
             f"{p.seconds:.1f} s"
         )
         if self.tty:
-            self.active[label] = f"{label}: {p.states:,} states d{p.depth}"
+            self.active[label] = f"{shown}: {p.states:,} states d{p.depth}"
             width = max(20, shutil.get_terminal_size().columns - 1)
             text = line if len(self.active) == 1 else " | ".join(self.active.values())
             text = text[:width]
