@@ -165,3 +165,26 @@ def test_an_interrupt_cancels_the_compilation(cache: Path, monkeypatch: pytest.M
     user.close()
     assert {r.verdict for r in got} == {"unknown"}
     assert not libraries(cache) and not list(cache.glob("*.tmp"))
+
+
+def test_one_compilation_at_a_time(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compilation started while a detached one runs waits for it (the next configuration's
+    does not pile up compilers): held by a gate file, then both complete."""
+    gate = cache.parent / "gate"
+    monkeypatch.setenv("TCPMODEL_TEST_GATE", str(gate))
+    held = 'while [ ! -e "$TCPMODEL_TEST_GATE" ]; do sleep 0.02; done\n'
+    monkeypatch.setattr(cgen, "_BACKGROUND", held + cgen._BACKGROUND)
+    first = cgen.start_build(["int first(void) { return 1; }\n"])
+    assert first is not None and first.proc is not None
+    first.detach()
+    second = cgen.start_build(["int second(void) { return 2; }\n"])
+    assert second is not None
+    assert second.proc is None and not second.done()  # queued behind the first
+    gate.touch()
+    deadline = time.monotonic() + 120
+    while not second.done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert second.result() is None
+    cgen.wait_detached()
+    assert len(libraries(cache)) == 2 and not list(cache.glob("*.tmp"))
+    assert cgen.start_build(["int first(void) { return 1; }\n"]) is None  # cached

@@ -806,30 +806,52 @@ class Background:
     """The compilation of several sources by gcc in a background process (`start_build`),
     running on another core while this process works.  `done` polls it (cheaply: the
     explorers ask at every check point); `result` says whether it succeeded; `cancel` stops it
-    and leaves no temporary behind; `detach` lets it finish after this process is gone."""
+    and leaves no temporary behind; `detach` lets it finish after this process is gone.
+
+    One compilation runs at a time: one started while a detached one still runs (the previous
+    configuration's) is queued and launched by the first `done` or `start_build` that finds
+    the other finished, so configurations checked one after another do not pile up compilers
+    on the cores the explorer needs.  A queued compilation this process never launched leaves
+    only its C files."""
 
     def __init__(self, sources: Sequence[str]) -> None:
         self.sources = tuple(sources)
-        triples: list[str] = []
-        gcc = "gcc"
-        self._temps: list[str] = []
-        self._first_src = ""
+        self._gcc = "gcc"
+        self._files: list[tuple[Path, Path]] = []
         for source in self.sources:
-            gcc, src, lib = _prepare(source)
+            self._gcc, src, lib = _prepare(source)
+            self._files.append((src, lib))
+        self._temps: list[str] = []
+        self._messages = tempfile.TemporaryFile()  # noqa: SIM115 - closed by result/cancel/detach
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def launch(self) -> None:
+        """Start gcc (once)."""
+        if self.proc is not None:
+            return
+        triples: list[str] = []
+        for src, lib in self._files:
             fd, tmp = tempfile.mkstemp(prefix=f"{lib.stem}.", suffix=".so.tmp", dir=lib.parent)
             os.close(fd)
             self._temps.append(tmp)
-            self._first_src = self._first_src or str(src)
             triples += [str(src), tmp, str(lib)]
-        self._messages = tempfile.TemporaryFile()  # noqa: SIM115 - closed by result/cancel/detach
         self.proc = subprocess.Popen(
-            ["sh", "-c", _BACKGROUND, "sh", gcc, str(len(CFLAGS)), *CFLAGS, *triples],
+            ["sh", "-c", _BACKGROUND, "sh", self._gcc, str(len(CFLAGS)), *CFLAGS, *triples],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=self._messages,
+            # detached before it was launched: nobody reads gcc's messages
+            stderr=subprocess.DEVNULL if self._messages.closed else self._messages,
         )
 
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def done(self) -> bool:
+        if self.proc is None:
+            if _busy():
+                return False
+            self.launch()
+        assert self.proc is not None
         return self.proc.poll() is not None
 
     def result(self) -> NativeError | None:
@@ -837,14 +859,14 @@ class Background:
         self._messages.seek(0)
         err = self._messages.read().decode(errors="replace")
         self._messages.close()
-        if self.proc.returncode == 0 and all(cached(s) for s in self.sources):
+        if self.proc is not None and self.proc.returncode == 0 and all(map(cached, self.sources)):
             return None
-        return _gcc_failed(Path(self._first_src), err)
+        return _gcc_failed(self._files[0][0], err)
 
     def cancel(self) -> None:
         """Stop the compilation; no library is left half-written (none is renamed into place
         unfinished) and the temporaries are removed."""
-        if not self.done():
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         self._messages.close()
@@ -857,22 +879,47 @@ class Background:
         for it; a process that ends first leaves it running)."""
         self._messages.close()  # gcc's messages are not read: nobody waits for them
         _DETACHED.append(self)
+        _advance()
 
 
 _DETACHED: list[Background] = []
 
 
+def _busy() -> bool:
+    """Whether a detached compilation is still running."""
+    return any(b.running() for b in _DETACHED)
+
+
+def _advance() -> None:
+    """Forget the detached compilations that ended; launch the first queued one if none
+    runs."""
+    _DETACHED[:] = [b for b in _DETACHED if b.proc is None or b.running()]
+    if _DETACHED and not _busy():
+        _DETACHED[0].launch()
+
+
 def wait_detached() -> None:
-    """Wait for the background compilations `Background.detach` let go (tests, benchmarks)."""
+    """Wait for the background compilations `Background.detach` let go, launching the queued
+    ones in turn (tests, benchmarks)."""
     while _DETACHED:
-        _DETACHED.pop().proc.wait()
+        _advance()
+        for b in _DETACHED:
+            if b.proc is not None:
+                b.proc.wait()
+        _advance()
 
 
 def start_build(sources: Sequence[str]) -> Background | None:
-    """Compile the sources not yet in the cache in the background (`Background`), or ``None``
-    if all are cached."""
+    """Compile the sources not yet in the cache in the background (`Background`; queued
+    while a detached compilation runs), or ``None`` if all are cached."""
+    _advance()
     missing = [s for s in dict.fromkeys(sources) if not cached(s)]
-    return Background(missing) if missing else None
+    if not missing:
+        return None
+    build = Background(missing)
+    if not _busy():
+        build.launch()
+    return build
 
 
 def _load(path: Path) -> ctypes.CDLL:
