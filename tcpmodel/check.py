@@ -10,7 +10,9 @@ Engines come from the registry (`tcpmodel.engines.registry`), all with the contr
 k-induction (`tcpmodel.engines.kind`); ``chc`` asks Z3's Spacer for an inductive invariant
 (`tcpmodel.engines.chc`).  The symbolic engines check each configuration's properties in one
 run too, and replay their traces.  What an engine can decide (LTL, games), the engine ``auto``
-stands for and the prover it falls back on are the registry's entries, not names here.
+stands for and the prover it falls back on are the registry's entries, not names here.  Under
+``auto``, a compiled engine whose code is not in the cache races the Python explorer for the
+state properties (`tcpmodel.engines.race`); the result records the engine that gave them.
 
 The steps, each a function: the spec's ``[bounds]`` under the command line's
 (`with_spec_bounds`); per configuration, its selected checks split by what decides them
