@@ -188,3 +188,13 @@ def test_one_compilation_at_a_time(cache: Path, monkeypatch: pytest.MonkeyPatch)
     cgen.wait_detached()
     assert len(libraries(cache)) == 2 and not list(cache.glob("*.tmp"))
     assert cgen.start_build(["int first(void) { return 1; }\n"]) is None  # cached
+
+
+def test_the_time_limit_spans_the_compilation(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The native engine gets only the time left after the race: none here (gcc takes longer
+    than the limit), so nothing is decided and the reason is the time limit."""
+    python = dataclasses.replace(ENGINES["explicit"], run=waits_for_gcc)
+    monkeypatch.setitem(ENGINES, "explicit", python)
+    got = check_spec(load(SMALL), Options("auto", Bounds(timeout=0.001)))
+    assert {r.verdict for r in got} == {"unknown"}
+    assert all(r.reason.startswith("time limit 0.001 s reached") for r in got)
