@@ -198,3 +198,15 @@ def test_the_time_limit_spans_the_compilation(cache: Path, monkeypatch: pytest.M
     got = check_spec(load(SMALL), Options("auto", Bounds(timeout=0.001)))
     assert {r.verdict for r in got} == {"unknown"}
     assert all(r.reason.startswith("time limit 0.001 s reached") for r in got)
+
+
+def test_progress_names_the_engine_running(capsys: pytest.CaptureFixture[str]) -> None:
+    from tcpmodel.cli import _Progress
+    from tcpmodel.engines.explicit import Progress
+
+    show = _Progress()
+    show("spec", Progress(1000, 3, 10, 1.0, engine="explicit, compiling"))
+    show("spec", Progress(2000, 4, 10, 1.0))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("spec [explicit, compiling]: 1,000 states")
+    assert lines[1].startswith("spec: 2,000 states")
