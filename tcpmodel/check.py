@@ -10,7 +10,9 @@ Engines come from the registry (`tcpmodel.engines.registry`), all with the contr
 k-induction (`tcpmodel.engines.kind`); ``chc`` asks Z3's Spacer for an inductive invariant
 (`tcpmodel.engines.chc`).  The symbolic engines check each configuration's properties in one
 run too, and replay their traces.  What an engine can decide (LTL, games), the engine ``auto``
-stands for and the prover it falls back on are the registry's entries, not names here.
+stands for and the prover it falls back on are the registry's entries, not names here.  Under
+``auto``, a compiled engine whose code is not in the cache races the Python explorer for the
+state properties (`tcpmodel.engines.race`); the result records the engine that gave them.
 
 The steps, each a function: the spec's ``[bounds]`` under the command line's
 (`with_spec_bounds`); per configuration, its selected checks split by what decides them
@@ -42,7 +44,7 @@ from dataclasses import dataclass, field
 
 import z3
 
-from tcpmodel.engines import game, registry
+from tcpmodel.engines import game, race, registry
 from tcpmodel.engines.explicit import (
     NOT_STARTED,
     Bounds,
@@ -120,6 +122,7 @@ class _Run:
     engine: str  # resolved
     bounds: Bounds
     progress: ProgressFn | None
+    auto: bool = False  # chosen by ``auto``: a compiled engine races the Python explorer
 
 
 def check_spec(
@@ -143,8 +146,9 @@ def check_spec(
             decided.add(_unknown(c.prop for c in checks), Stats(), engine)
         else:
             compiled = Compiled(cfg.system)
-            run = _Run(cfg, compiled, engine, bounds, on_progress)
-            decided = _check_configuration(run, checks, options.engine == AUTO)
+            auto = options.engine == AUTO
+            run = _Run(cfg, compiled, engine, bounds, on_progress, auto)
+            decided = _check_configuration(run, checks, auto)
         for c in checks:
             stats, used = decided.stats[c.prop.name]
             o = _shown(decided.outcomes[c.prop.name], used)
@@ -195,10 +199,33 @@ def _with_invariants(run: _Run, name: str, props: Sequence[Property], b: Bounds)
 
 
 def _run_safety(run: _Run, safety: Sequence[Property], decided: _Decided) -> None:
+    """The state properties, in one run of the chosen engine; under ``auto``, a compiled
+    engine whose code is not compiled yet races the Python explorer (`tcpmodel.engines.race`)
+    and the engine that gave the outcomes is recorded."""
+    raced: list[str] = []
+
     def go(name: str, b: Bounds) -> Outcomes:
-        return _with_invariants(run, name, safety, b)
+        e = info(name)
+        if not run.auto or e.sources is None:
+            return _with_invariants(run, name, safety, b)
+        cfg = run.cfg
+        python = registry.python_explorer()
+        got, stats, used = race.explore(
+            cfg.system,
+            safety,
+            b,
+            run.progress,
+            run.compiled,
+            e.run,
+            python.run,
+            e.sources(cfg.system, safety),
+        )
+        raced.append(used)
+        return got, stats
 
     got, stats, used = _guarded(run.engine, go, safety, run.bounds)
+    if raced and used == run.engine:  # not the fallback: the engine that won the race
+        used = raced[-1]
     decided.add(got, stats, used)
 
 

@@ -27,10 +27,17 @@ from rich.console import Console
 from tcpmodel.engines.explicit import Progress
 
 
+def shown(label: str, p: Progress) -> str:
+    """``label``, with the engine running when the report names one (``auto`` racing the
+    Python explorer against the C compiler: ``spec [explicit, compiling]``)."""
+    return f"{label} [{p.engine}]" if p.engine else label
+
+
 def line(label: str, p: Progress) -> str:
     """The plain progress line of exploration ``label`` at ``p``."""
     return (
-        f"{label}: {p.states:,} states, depth {p.depth}, {p.rate:,.0f} states/s, {p.seconds:.1f} s"
+        f"{shown(label, p)}: {p.states:,} states, depth {p.depth}, {p.rate:,.0f} states/s, "
+        f"{p.seconds:.1f} s"
     )
 
 
@@ -59,7 +66,7 @@ class Display:
             table = self._table if self._table is not None else self._start()
             if label not in self._rows:
                 self._rows[label] = table.add_task(
-                    label,
+                    shown(label, p),
                     total=None,
                     completed=p.states,
                     depth=p.depth,
@@ -68,6 +75,7 @@ class Display:
                 )
             table.update(
                 self._rows[label],
+                description=shown(label, p),
                 completed=p.states,
                 refresh=True,
                 depth=p.depth,

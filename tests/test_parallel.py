@@ -45,6 +45,10 @@ def test_two_jobs_give_the_results_of_one(tmp_path: Path) -> None:
     assert sum(len(s["results"]) for s in one["specs"]) > len(SMALL)
 
 
+# A progress line: the label, the engine running when auto races (``[explicit, compiling]``).
+REPORT = r"(rfc9293(?:/simultaneous-open)?)(?: \[[^]]*\])?: ([\d,]+) states, depth "
+
+
 def test_an_interrupt_reaches_the_workers(tmp_path: Path) -> None:
     # rfc9293.toml: three configurations of minutes each; two start, the third waits.
     out = tmp_path / "out"
@@ -53,7 +57,7 @@ def test_an_interrupt_reaches_the_workers(tmp_path: Path) -> None:
     exploring: set[str] = set()
     while exploring != {"rfc9293", "rfc9293/simultaneous-open"}:
         for line in wait_for(p, " states, depth "):
-            m = re.match(r"(rfc9293(?:/simultaneous-open)?): ([\d,]+) states, depth ", line)
+            m = re.match(REPORT, line)
             if m and int(m.group(2).replace(",", "")) > 0:
                 exploring.add(m.group(1))
     p.send_signal(signal.SIGINT)  # to the parent only: it tells the workers

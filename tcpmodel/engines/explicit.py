@@ -51,6 +51,7 @@ class Progress:
     depth: int
     frontier: int
     seconds: float
+    engine: str = ""  # which engine is running, where a run uses several (`engines.race`)
 
     @property
     def rate(self) -> float:

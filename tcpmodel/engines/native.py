@@ -35,9 +35,19 @@ from tcpmodel.engines.explicit import (
 )
 from tcpmodel.errors import NativeError
 from tcpmodel.formula import Property
-from tcpmodel.kernel.cgen import TC_CHECK, TC_ERROR, TC_FULL, TC_LEVEL, TC_MEM, Flags, Native
+from tcpmodel.kernel.cgen import (
+    TC_CHECK,
+    TC_ERROR,
+    TC_FULL,
+    TC_LEVEL,
+    TC_MEM,
+    Flags,
+    Native,
+    c_source,
+    flags_source,
+)
 from tcpmodel.kernel.compile import Compiled
-from tcpmodel.kernel.expr import not_
+from tcpmodel.kernel.expr import Expr, not_
 from tcpmodel.kernel.system import System
 from tcpmodel.results import Outcome, Stats, Trace
 
@@ -85,6 +95,18 @@ def compiler_available() -> bool:
     return shutil.which("gcc") is not None
 
 
+def _predicates(properties: Sequence[Property]) -> list[Expr]:
+    """What the C code tests on each new state: a violation of ``always``, a witness of
+    ``reachable``."""
+    return [not_(p.predicate) if p.kind == "always" else p.predicate for p in properties]
+
+
+def sources(system: System, properties: Sequence[Property]) -> list[str]:
+    """The C sources `explore` compiles for ``properties`` on ``system`` (the successor
+    function and the predicates); a `NativeError` where the engine cannot take them."""
+    return [c_source(system), flags_source(system, _predicates(properties))]
+
+
 def explore(
     system: System,
     properties: Sequence[Property],
@@ -97,7 +119,7 @@ def explore(
     ``compiled`` is accepted for symmetry with the Python engine and not needed.
     """
     del compiled
-    preds = [not_(p.predicate) if p.kind == "always" else p.predicate for p in properties]
+    preds = _predicates(properties)
     native = Native(system)
     flags = native.flags(preds)
     start = time.monotonic()

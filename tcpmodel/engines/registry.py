@@ -8,9 +8,12 @@ it can do: check ``always``/``reachable`` properties (every engine), check LTL p
 ``exists_forall`` games (``games``: the explorers, whose state sets are exact), prove
 (``proves``: a ``proved`` verdict is an unbounded proof, and ``--proofs`` writes an artefact),
 count states (``counts_states``: the state and transition figures are meaningful), take a
-configuration's ``[[invariant]]`` formulas (``with_invariants``).  ``auto`` (`AUTO`) is not an
-engine: it names the first available engine with an ``auto`` rank, and k-induction
-(``auto_prover``) tries to prove what a bound kept that engine from settling.
+configuration's ``[[invariant]]`` formulas (``with_invariants``), the C code it compiles
+(``sources``).  ``auto`` (`AUTO`) is not an engine: it names the first available engine with
+an ``auto`` rank, and k-induction (``auto_prover``) tries to prove what a bound kept that
+engine from settling; when that engine is a compiled one whose code is not compiled yet, the
+Python explorer runs while gcc compiles, and whichever ends first gives the outcomes
+(`tcpmodel.engines.race`).
 
 Every place that chooses or describes an engine reads this table: ``--engine``'s choices
 (`choices`), `resolve`, the LTL and game routing, the proof fallback of ``auto``, ``--proofs``
@@ -74,6 +77,9 @@ class EngineInfo:
     auto: int | None = None  # rank for ``auto`` (the lowest available one is chosen)
     available: Callable[[], bool] = _always
     auto_prover: bool = False  # tried by ``auto`` when a bound stops the explorer
+    # The C code the engine compiles for the properties (a compiled engine): under ``auto``,
+    # code not yet compiled is compiled while the Python explorer runs (`engines.race`).
+    sources: Callable[[System, Sequence[Property]], list[str]] | None = None
 
 
 ENGINES: dict[str, EngineInfo] = {
@@ -87,6 +93,7 @@ ENGINES: dict[str, EngineInfo] = {
         counts_states=True,
         auto=0,
         available=native.compiler_available,
+        sources=native.sources,
     ),
     "bmc": EngineInfo("bmc", bmc, liveness=lasso_bmc),
     "kind": EngineInfo("kind", kind, proves=True, with_invariants=kind, auto_prover=True),
@@ -117,9 +124,10 @@ def resolve(engine: str) -> str:
     traces, tests/test_native.py); any other name unchanged.
 
     The policy of ``auto``: the explorer whenever it can finish (exact, complete, with state
-    counts and shortest traces); when a bound stops it before an ``always`` property with
-    ``expect = "holds"`` is settled, the `auto_prover` tries to prove it; LTL properties go to
-    the explorer's `liveness_engine`."""
+    counts and shortest traces; ``native``'s code not yet compiled: the Python explorer while
+    gcc compiles it, `tcpmodel.engines.race`); when a bound stops it before an ``always``
+    property with ``expect = "holds"`` is settled, the `auto_prover` tries to prove it; LTL
+    properties go to the explorer's `liveness_engine`."""
     if engine != AUTO:
         return engine
     ranked = sorted((e.auto, e.name) for e in ENGINES.values() if e.auto is not None)
@@ -127,6 +135,12 @@ def resolve(engine: str) -> str:
         if ENGINES[name].available():
             return name
     raise UsageError("--engine auto: no engine is available")  # pragma: no cover
+
+
+def python_explorer() -> EngineInfo:
+    """The explorer that needs no compiler: it runs while a compiled engine's code compiles
+    (`tcpmodel.engines.race`)."""
+    return next(e for e in ENGINES.values() if e.games and e.sources is None)
 
 
 def liveness_engine(engine: str) -> EngineInfo:

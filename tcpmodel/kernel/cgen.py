@@ -714,14 +714,24 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "tcpmodel"
 
 
-def build(source: str) -> Path:
-    """Compile ``source`` to a shared library in the cache (once per distinct source)."""
-    gcc = shutil.which("gcc")
+def library(source: str) -> Path:
+    """Where the shared library of ``source`` is (or will be) in the cache."""
     key = hashlib.sha256(("\0".join(CFLAGS) + "\0" + source).encode()).hexdigest()[:32]
-    folder = cache_dir()
-    lib = folder / f"tcpm_{key}.so"
-    if lib.exists():
-        return lib
+    return cache_dir() / f"tcpm_{key}.so"
+
+
+def cached(source: str) -> bool:
+    """Whether ``source`` is compiled already (its library is complete: it is renamed into
+    place only once gcc has finished)."""
+    return library(source).exists()
+
+
+def _prepare(source: str) -> tuple[str, Path, Path]:
+    """gcc's path, and the C file (written) and library of ``source``; a `NativeError` if gcc
+    is missing or the cache folder cannot be created."""
+    gcc = shutil.which("gcc")
+    lib = library(source)
+    folder = lib.parent
     if gcc is None:
         raise NativeError(
             "the native engine needs the C compiler gcc, which is not on PATH; install it "
@@ -734,25 +744,182 @@ def build(source: str) -> Path:
             f"the native engine cannot create its cache folder {folder}: {e.strerror}; "
             "set TCPMODEL_CACHE to a writable folder or use --engine explicit"
         ) from None
-    src = folder / f"tcpm_{key}.c"
+    src = lib.with_suffix(".c")
     write_atomic(src, source)
-    fd, tmp = tempfile.mkstemp(prefix=f"tcpm_{key}.", suffix=".so.tmp", dir=folder)
+    return gcc, src, lib
+
+
+def _gcc_failed(src: Path, stderr: str) -> NativeError:
+    detail = (stderr.strip().splitlines() or ["no message"])[:5]
+    return NativeError(
+        f"gcc failed to compile the native explorer ({src}): {' | '.join(detail)}; "
+        "use --engine explicit"
+    )
+
+
+def build(source: str) -> Path:
+    """Compile ``source`` to a shared library in the cache (once per distinct source)."""
+    lib = library(source)
+    if lib.exists():
+        return lib
+    gcc, src, lib = _prepare(source)
+    fd, tmp = tempfile.mkstemp(prefix=f"{lib.stem}.", suffix=".so.tmp", dir=lib.parent)
     os.close(fd)
     try:
         proc = subprocess.run(
             [gcc, *CFLAGS, "-o", tmp, str(src)], capture_output=True, text=True, check=False
         )
         if proc.returncode != 0:
-            detail = (proc.stderr.strip().splitlines() or ["no message"])[:5]
-            raise NativeError(
-                f"gcc failed to compile the native explorer ({src}): {' | '.join(detail)}; "
-                "use --engine explicit"
-            )
+            raise _gcc_failed(src, proc.stderr)
         os.replace(tmp, lib)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return lib
+
+
+# One shell runs the compilations of a background build in turn: each to a temporary file
+# that `mv` renames into place (an atomic rename in the same folder) only once gcc succeeded,
+# so the library is complete or absent, even if this process has ended meanwhile.  The
+# arguments: gcc's path, the number of flags, the flags, then (C file, temporary, library)
+# triples.  gcc's messages go to an anonymous temporary file, which `Background` reads.
+_BACKGROUND = """
+gcc=$1; n=$2; shift 2
+flags=""
+i=0
+while [ "$i" -lt "$n" ]; do flags="$flags $1"; shift; i=$((i + 1)); done
+status=0
+while [ "$#" -ge 3 ]; do
+  src=$1; tmp=$2; lib=$3; shift 3
+  if [ "$status" -eq 0 ] && "$gcc" $flags -o "$tmp" "$src"; then
+    mv -f "$tmp" "$lib"
+  else
+    status=1
+  fi
+  rm -f "$tmp"
+done
+exit $status
+"""
+
+
+class Background:
+    """The compilation of several sources by gcc in a background process (`start_build`),
+    running on another core while this process works.  `done` polls it (cheaply: the
+    explorers ask at every check point); `result` says whether it succeeded; `cancel` stops it
+    and leaves no temporary behind; `detach` lets it finish after this process is gone.
+
+    One compilation runs at a time: one started while a detached one still runs (the previous
+    configuration's) is queued and launched by the first `done` or `start_build` that finds
+    the other finished, so configurations checked one after another do not pile up compilers
+    on the cores the explorer needs.  A queued compilation this process never launched leaves
+    only its C files."""
+
+    def __init__(self, sources: Sequence[str]) -> None:
+        self.sources = tuple(sources)
+        self._gcc = "gcc"
+        self._files: list[tuple[Path, Path]] = []
+        for source in self.sources:
+            self._gcc, src, lib = _prepare(source)
+            self._files.append((src, lib))
+        self._temps: list[str] = []
+        self._messages = tempfile.TemporaryFile()  # noqa: SIM115 - closed by result/cancel/detach
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def launch(self) -> None:
+        """Start gcc (once)."""
+        if self.proc is not None:
+            return
+        triples: list[str] = []
+        for src, lib in self._files:
+            fd, tmp = tempfile.mkstemp(prefix=f"{lib.stem}.", suffix=".so.tmp", dir=lib.parent)
+            os.close(fd)
+            self._temps.append(tmp)
+            triples += [str(src), tmp, str(lib)]
+        self.proc = subprocess.Popen(
+            ["sh", "-c", _BACKGROUND, "sh", self._gcc, str(len(CFLAGS)), *CFLAGS, *triples],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            # detached before it was launched: nobody reads gcc's messages
+            stderr=subprocess.DEVNULL if self._messages.closed else self._messages,
+        )
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def done(self) -> bool:
+        if self.proc is None:
+            if _busy():
+                return False
+            self.launch()
+        assert self.proc is not None
+        return self.proc.poll() is not None
+
+    def result(self) -> NativeError | None:
+        """Once `done`: ``None`` if every library is in the cache, else gcc's failure."""
+        self._messages.seek(0)
+        err = self._messages.read().decode(errors="replace")
+        self._messages.close()
+        if self.proc is not None and self.proc.returncode == 0 and all(map(cached, self.sources)):
+            return None
+        return _gcc_failed(self._files[0][0], err)
+
+    def cancel(self) -> None:
+        """Stop the compilation; no library is left half-written (none is renamed into place
+        unfinished) and the temporaries are removed."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._messages.close()
+        for tmp in self._temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def detach(self) -> None:
+        """Let the compilation finish on its own, filling the cache (`wait_detached` waits
+        for it; a process that ends first leaves it running)."""
+        self._messages.close()  # gcc's messages are not read: nobody waits for them
+        _DETACHED.append(self)
+        _advance()
+
+
+_DETACHED: list[Background] = []
+
+
+def _busy() -> bool:
+    """Whether a detached compilation is still running."""
+    return any(b.running() for b in _DETACHED)
+
+
+def _advance() -> None:
+    """Forget the detached compilations that ended; launch the first queued one if none
+    runs."""
+    _DETACHED[:] = [b for b in _DETACHED if b.proc is None or b.running()]
+    if _DETACHED and not _busy():
+        _DETACHED[0].launch()
+
+
+def wait_detached() -> None:
+    """Wait for the background compilations `Background.detach` let go, launching the queued
+    ones in turn (tests, benchmarks)."""
+    while _DETACHED:
+        _advance()
+        for b in _DETACHED:
+            if b.proc is not None:
+                b.proc.wait()
+        _advance()
+
+
+def start_build(sources: Sequence[str]) -> Background | None:
+    """Compile the sources not yet in the cache in the background (`Background`; queued
+    while a detached compilation runs), or ``None`` if all are cached."""
+    _advance()
+    missing = [s for s in dict.fromkeys(sources) if not cached(s)]
+    if not missing:
+        return None
+    build = Background(missing)
+    if not _busy():
+        build.launch()
+    return build
 
 
 def _load(path: Path) -> ctypes.CDLL:
