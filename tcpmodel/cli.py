@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.table import Table
@@ -63,6 +63,38 @@ def _default_memory_mb() -> int:
     return int(total * 0.75 / 2**20)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _bounds(states: str, seconds: str) -> Callable[[_F], _F]:
+    """The exploration bounds a command takes (``--max-depth``, ``--max-states``,
+    ``--timeout``, ``--max-memory``), with its own words for the states and time limits."""
+    options = (
+        click.option(
+            "--max-depth", type=click.IntRange(min=0), help="Stop exploring past this depth."
+        ),
+        click.option("--max-states", type=click.IntRange(min=1), help=states),
+        click.option(
+            "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="S", help=seconds
+        ),
+        click.option(
+            "--max-memory",
+            type=click.IntRange(min=1),
+            metavar="MB",
+            default=_default_memory_mb,
+            show_default="75% of RAM",
+            help="Resident memory ceiling.",
+        ),
+    )
+
+    def apply(command: _F) -> _F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tcpmodel")
 def main() -> None:
@@ -79,22 +111,7 @@ def main() -> None:
     show_default=True,
     help="auto: native when gcc is installed, else explicit.",
 )
-@click.option("--max-depth", type=click.IntRange(min=0), help="Stop exploring past this depth.")
-@click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="S",
-    help="Seconds per exploration.",
-)
-@click.option(
-    "--max-memory",
-    type=click.IntRange(min=1),
-    metavar="MB",
-    default=_default_memory_mb,
-    show_default="75% of RAM",
-    help="Resident memory ceiling.",
-)
+@_bounds("Stop after this many states.", "Seconds per exploration.")
 @click.option(
     "--format",
     "fmt",
@@ -752,23 +769,9 @@ def _explorer_page(
     show_default=True,
     help="The explorer for the verdicts and the behaviours.",
 )
-@click.option("--max-depth", type=click.IntRange(min=0), help="Stop exploring past this depth.")
-@click.option(
-    "--max-states", type=click.IntRange(min=1), help="States per exploration before stopping."
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="S",
-    help="Seconds for each design's checks, and again for its behaviours.",
-)
-@click.option(
-    "--max-memory",
-    type=click.IntRange(min=1),
-    metavar="MB",
-    default=_default_memory_mb,
-    show_default="75% of RAM",
-    help="Resident memory ceiling.",
+@_bounds(
+    "States per exploration before stopping.",
+    "Seconds for each design's checks, and again for its behaviours.",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
