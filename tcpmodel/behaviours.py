@@ -47,7 +47,13 @@ from tcpmodel.kernel.types import EnumType
 from tcpmodel.results import Stats, Trace
 from tcpmodel.semantics import replay, values_of
 
-ENGINES = (registry.AUTO, *registry.explorers())
+
+def engines() -> tuple[str, ...]:
+    """The engines that enumerate behaviours: ``auto`` and the registry's explorers (read at
+    each call, so an explorer registered later is offered too)."""
+    return (registry.AUTO, *registry.explorers())
+
+
 CONTROL = ("state", "pc")  # the names of an actor's control-state variable
 
 
@@ -210,9 +216,10 @@ def explore_behaviours(
     prefix_states: int = 20_000,
 ) -> Explored:
     """The reachable behaviours of ``system`` (see the module docstring)."""
-    if engine not in ENGINES:
+    if engine not in engines():
         raise UsageError(
-            f"--engine {engine}: behaviours need an explorer; expected one of {', '.join(ENGINES)}"
+            f"--engine {engine}: behaviours need an explorer; expected one of "
+            f"{', '.join(engines())}"
         )
     used = registry.resolve(engine)
     run = registry.info(used).run

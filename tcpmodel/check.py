@@ -379,7 +379,7 @@ def _guarded(
         left = remaining(bounds, 0, time.monotonic() - start)
         if left is None:
             return unknown(f"{failed}; no time left for the Python explorer")
-        fallback = _guarded("explicit", run, props, left)
+        fallback = _guarded(registry.python_explorer().name, run, props, left)
         note = f"{failed}; checked by the Python explorer"
         return (
             {n: _noted(o, note) for n, o in fallback[0].items()},

@@ -764,7 +764,7 @@ def _explorer_page(
 @click.argument("design_b", metavar="SPEC_B[:VARIANT]")
 @click.option(
     "--engine",
-    type=click.Choice(behaviours.ENGINES),
+    type=RegistryChoice(behaviours.engines),
     default="auto",
     show_default=True,
     help="The explorer for the verdicts and the behaviours.",
