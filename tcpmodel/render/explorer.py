@@ -32,6 +32,7 @@ from html import escape
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import show
+from tcpmodel.render.html import opening
 from tcpmodel.results import Shown, Trace
 
 MAX_CHANGES = 8  # per other action: the first variables it would change, then "... more"
@@ -269,16 +270,7 @@ def page(
         else ""
     )
     out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{STYLE}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{escape(title)}</h1>",
+        *opening(title, STYLE),
         f'<pre class="caption">{escape(chr(10).join(caption))}</pre>',
         lasso,
         '<div class="controls">',

@@ -54,6 +54,23 @@ _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 _IDS = re.compile(r'(\bid="|url\(#|href="#)')
 
 
+def opening(title: str, style: str) -> list[str]:
+    """The lines that open a self-contained page: doctype, head (charset, viewport, title,
+    the inline ``style``), and the body's heading."""
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{style}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{escape(title)}</h1>",
+    ]
+
+
 def stem(r: Result) -> str:
     """``<spec>[.<variant>].<property>``: the name of a result's trace files, without suffix."""
     return ".".join(x for x in (r.spec, r.variant, r.prop) if x)
@@ -73,16 +90,7 @@ def report(
     s = summary(results)
     code = exit_code(results, bool(interrupted))
     out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(TITLE)}</title>",
-        f"<style>{STYLE}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{escape(TITLE)}</h1>",
+        *opening(TITLE, STYLE),
         f'<p class="summary">{s["results"]} results: {s["met"]} met, {s["unmet"]} unmet, '
         f"{s['unknown']} unknown; exit code {code}"
         + (f" ({escape(EXIT_MEANING[code])})" if code in EXIT_MEANING else "")
