@@ -97,7 +97,11 @@ class Channels:
         if duplicate is not None:
             self.dups = b.var("net.dups", IntType(0, duplicate), doc="duplicates this incarnation")
         self.overflow = b.var(
-            "net.overflow", BOOL, doc="ghost: a send into a full channel exceeded the loss budget"
+            "net.overflow",
+            BOOL,
+            doc="ghost: a send into a full channel exceeded the loss budget"
+            if full_is_loss
+            else "ghost: a send met a full channel",
         )
         self._b = b
 
