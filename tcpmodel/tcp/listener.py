@@ -60,12 +60,21 @@ infinite run ticks infinitely often.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from tcpmodel.errors import ModelError
 from tcpmodel.kernel.expr import TRUE, Expr, Lit, Var, and_, enum_const, ite, lift, not_, or_
 from tcpmodel.kernel.system import Builder, System, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType
-from tcpmodel.models.base import DEADLOCK_FREE, LibraryProperty, Model, Param, ParamValue
+from tcpmodel.models.base import (
+    DEADLOCK_FREE,
+    LibraryProperty,
+    Model,
+    ParamValue,
+    param,
+    schema,
+    values_of,
+)
 from tcpmodel.tcp.network import Channels
 
 CLIENT = EnumType("client_state", ("CLOSED", "SYN_SENT", "ESTABLISHED"))
@@ -104,30 +113,128 @@ def _rto_timer(tries: Expr, most: int) -> Expr:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class ListenerParams:
+    """Every parameter of the ``listener`` model, typed, with its default; the model's schema
+    (`PARAMS`) is generated from these fields."""
+
+    backlog: int = param(
+        2,
+        "request entries the listener keeps (half-open connections)",
+        1,
+        4,
+    )
+    accept_backlog: int = param(
+        2,
+        "established connections the accept queue holds",
+        1,
+        4,
+    )
+    synack_retries: int = param(
+        2,
+        "Linux tcp_synack_retries: SYN,ACK retransmissions",
+        0,
+        6,
+    )
+    syn_retries: int = param(
+        2,
+        "Linux tcp_syn_retries: the client's SYN retransmissions",
+        0,
+        6,
+    )
+    syncookies: bool = param(
+        True,
+        "Linux tcp_syncookies: answer a full queue with a cookie",
+    )
+    abort_on_overflow: bool = param(
+        False,
+        "Linux tcp_abort_on_overflow: answer a final ACK that meets a full accept queue with RST",
+    )
+    accept_rate: int = param(
+        1,
+        "the application accept()s every N ticks (0: never)",
+        0,
+        16,
+    )
+    other_clients: int = param(
+        0,
+        "other clients' connections that join the accept queue",
+        0,
+        3,
+    )
+    attack_rate: int = param(
+        1,
+        "spoofed SYNs per tick, at most",
+        0,
+        4,
+    )
+    attack_budget: int | str = param(
+        "unlimited",
+        "spoofed SYNs in all",
+        0,
+        64,
+        choices=("unlimited",),
+    )
+    client_start: int = param(
+        0,
+        "the tick at which the client calls connect()",
+        0,
+        127,
+    )
+    horizon: int = param(
+        10,
+        "ticks a run lasts (0: unbounded, for liveness)",
+        0,
+        128,
+    )
+    capacity: int = param(
+        2,
+        "segments in flight per direction",
+        1,
+        4,
+    )
+    loss: int = param(
+        0,
+        "segments the network may lose in a run",
+        0,
+        3,
+    )
+    backlog_limit: bool = param(
+        True,
+        "a SYN that finds `backlog` entries gets none (false: the mutation that removes the cap)",
+    )
+
+    def __post_init__(self) -> None:
+        if self.horizon and self.client_start >= self.horizon:
+            raise ModelError(
+                f"client_start {self.client_start} must be below horizon {self.horizon}: "
+                "the client calls connect() within the run"
+            )
+
+    @classmethod
+    def of(cls, p: Mapping[str, ParamValue]) -> ListenerParams:
+        """The parameters of a validated mapping (a missing name takes its default)."""
+        return cls(**values_of(cls, p))
+
+
 class Listener:
     """Builds the ``listener`` system from validated parameters (see the module docstring)."""
 
-    def __init__(self, p: Mapping[str, ParamValue]) -> None:
-        self.backlog = int(p["backlog"])
-        self.limit = bool(p["backlog_limit"])
-        self.accept_backlog = int(p["accept_backlog"])
-        self.synack_retries = int(p["synack_retries"])
-        self.syn_retries = int(p["syn_retries"])
-        self.cookies = bool(p["syncookies"])
-        self.abort = bool(p["abort_on_overflow"])
-        self.accept_rate = int(p["accept_rate"])
-        self.others = int(p["other_clients"])
-        self.rate = int(p["attack_rate"])
-        budget = p["attack_budget"]
-        self.budget = None if budget == "unlimited" else int(budget)
-        self.start = int(p["client_start"])
-        self.horizon = int(p["horizon"])
-        self.loss = int(p["loss"])
-        if self.horizon and self.start >= self.horizon:
-            raise ModelError(
-                f"client_start {self.start} must be below horizon {self.horizon}: "
-                "the client calls connect() within the run"
-            )
+    def __init__(self, p: ListenerParams) -> None:
+        self.backlog = p.backlog
+        self.limit = p.backlog_limit
+        self.accept_backlog = p.accept_backlog
+        self.synack_retries = p.synack_retries
+        self.syn_retries = p.syn_retries
+        self.cookies = p.syncookies
+        self.abort = p.abort_on_overflow
+        self.accept_rate = p.accept_rate
+        self.others = p.other_clients
+        self.rate = p.attack_rate
+        self.budget = None if isinstance(p.attack_budget, str) else p.attack_budget
+        self.start = p.client_start
+        self.horizon = p.horizon
+        self.loss = p.loss
         b = self.b = Builder("listener")
         if self.horizon:
             self.time = b.var("time", IntType(0, self.horizon), doc="ticks so far")
@@ -193,7 +300,7 @@ class Listener:
             b,
             {"cs": "net.cs", "sc": "net.sc"},
             fields,
-            capacity=int(p["capacity"]),
+            capacity=p.capacity,
             loss=self.loss,
             full_is_loss=False,
             loss_doc="segments lost so far",
@@ -669,8 +776,8 @@ class Listener:
         )
 
 
-def build(p: Mapping[str, ParamValue]) -> System:
-    return Listener(p).build()
+def build(values: Mapping[str, ParamValue]) -> System:
+    return Listener(ListenerParams.of(values)).build()
 
 
 PROPERTIES = (
@@ -719,41 +826,7 @@ PROPERTIES = (
     DEADLOCK_FREE,
 )
 
-PARAMS = (
-    Param("backlog", "int", 2, "request entries the listener keeps (half-open connections)", 1, 4),
-    Param("accept_backlog", "int", 2, "established connections the accept queue holds", 1, 4),
-    Param("synack_retries", "int", 2, "Linux tcp_synack_retries: SYN,ACK retransmissions", 0, 6),
-    Param("syn_retries", "int", 2, "Linux tcp_syn_retries: the client's SYN retransmissions", 0, 6),
-    Param("syncookies", "bool", True, "Linux tcp_syncookies: answer a full queue with a cookie"),
-    Param(
-        "abort_on_overflow",
-        "bool",
-        False,
-        "Linux tcp_abort_on_overflow: answer a final ACK that meets a full accept queue with RST",
-    ),
-    Param("accept_rate", "int", 1, "the application accept()s every N ticks (0: never)", 0, 16),
-    Param("other_clients", "int", 0, "other clients' connections that join the accept queue", 0, 3),
-    Param("attack_rate", "int", 1, "spoofed SYNs per tick, at most", 0, 4),
-    Param(
-        "attack_budget",
-        "int_or_choice",
-        "unlimited",
-        "spoofed SYNs in all",
-        0,
-        64,
-        ("unlimited",),
-    ),
-    Param("client_start", "int", 0, "the tick at which the client calls connect()", 0, 127),
-    Param("horizon", "int", 10, "ticks a run lasts (0: unbounded, for liveness)", 0, 128),
-    Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
-    Param("loss", "int", 0, "segments the network may lose in a run", 0, 3),
-    Param(
-        "backlog_limit",
-        "bool",
-        True,
-        "a SYN that finds `backlog` entries gets none (false: the mutation that removes the cap)",
-    ),
-)
+PARAMS = schema(ListenerParams)
 
 MODEL = Model(
     "listener",
@@ -763,4 +836,4 @@ MODEL = Model(
     PROPERTIES,
 )
 
-__all__ = ["MODEL", "PARAMS", "PROPERTIES", "build"]
+__all__ = ["MODEL", "PARAMS", "PROPERTIES", "ListenerParams", "build"]

@@ -1,8 +1,9 @@
 """The ``connection`` model's parameters: one typed, frozen `ConnectionParams`.
 
 The dataclass is the schema: each field's type, default and `Param` metadata (doc, range,
-choices) are declared once here, and `PARAMS`, what the spec loader validates a spec against
-and ``tcpmodel list`` shows, is generated from its fields.  `tcpmodel.tcp.connection.build`
+choices) are declared once here (`tcpmodel.models.base.param`), and `PARAMS`, what the spec
+loader validates a spec against and ``tcpmodel list`` shows, is generated from its fields
+(`tcpmodel.models.base.schema`).  `tcpmodel.tcp.connection.build`
 turns the validated mapping (the spec's profile and its own values applied by the loader)
 into one `ConnectionParams` with `ConnectionParams.of`, and every component (`Network`, the
 endpoints, the attacker) reads that object: no component looks a parameter up by name.
@@ -15,19 +16,10 @@ do not fit together.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any, cast
+from dataclasses import dataclass
 
 from tcpmodel.errors import ModelError
-from tcpmodel.models.base import Param, ParamValue
-
-# The schema kind of each field type (annotations are strings under `from __future__`).
-_KINDS: Mapping[str, Any] = {
-    "int": "int",
-    "bool": "bool",
-    "str": "choice",
-    "int | str": "int_or_choice",
-}
+from tcpmodel.models.base import ParamValue, param, schema, values_of
 
 # Linux's fixed times (include/net/tcp.h): TCP_TIMEWAIT_LEN, and tcp_fin_timeout's default
 # (TCP_FIN_TIMEOUT); both 60 s.
@@ -36,82 +28,71 @@ LINUX_SECONDS = {"time_wait": 60, "fin_timeout": 60}
 MAX_CHOICE_BITS = 8
 
 
-def _param(
-    default: ParamValue,
-    doc: str,
-    lo: int | None = None,
-    hi: int | None = None,
-    choices: tuple[str, ...] = (),
-) -> Any:
-    """A field with its default and the schema's metadata for its `Param`."""
-    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi, "choices": choices})
-
-
 @dataclass(frozen=True, slots=True)
 class ConnectionParams:
     """Every parameter of the ``connection`` model, typed, with the schema's default."""
 
-    seq_bits: int = _param(
+    seq_bits: int = param(
         3,
         "bits of sequence numbers (RFC 9293 3.4: modulo 2**bits)",
         2,
         32,
     )
-    window: int = _param(
+    window: int = param(
         2,
         "receive window RCV.WND of each endpoint",
         1,
         16,
     )
-    data: int = _param(
+    data: int = param(
         1,
         "data units a sends per incarnation (one per segment)",
         0,
         4,
     )
-    b_data: int = _param(
+    b_data: int = param(
         0,
         "data units b sends per connection (one per segment)",
         0,
         4,
     )
-    fin_with_data: bool = _param(
+    fin_with_data: bool = param(
         False,
         "a CLOSE with the last data unit unsent sends it with the FIN "
         "(<CTL=FIN,ACK><LEN=1>), and a retransmission from SND.UNA resends data and FIN "
         "together (Linux)",
     )
-    close_mode: str = _param(
+    close_mode: str = param(
         "shutdown",
         "what the user's CLOSE is: shutdown (half-close: the closer still receives) or "
         "close (socket close(), RFC 1122 4.2.2.13: new data after CLOSE draws RST and "
         "deletes the connection; CLOSE with unread data sends RST instead of FIN)",
         choices=("shutdown", "close"),
     )
-    msl: int = _param(
+    msl: int = param(
         2,
         "maximum segment lifetime, ticks",
         1,
         255,
     )
-    incarnations: int = _param(
+    incarnations: int = param(
         2,
         "connections a may open on the 4-tuple",
         1,
         4,
     )
-    isn: str = _param(
+    isn: str = param(
         "clock",
         "ISN policy",
         choices=("fixed", "clock", "keyed"),
     )
-    isn_rate: int = _param(
+    isn_rate: int = param(
         1,
         "ISN clock increments per tick",
         0,
         2147483648,
     )
-    isn_secret: int | str = _param(
+    isn_secret: int | str = param(
         3,
         'keyed ISN: the secret\'s per-4-tuple offset, or "any": isn.secret, one initial '
         "state per value of the sequence space",
@@ -119,28 +100,28 @@ class ConnectionParams:
         2147483648,
         choices=("any",),
     )
-    time_wait: int | str = _param(
+    time_wait: int | str = param(
         "2msl",
         'TIME-WAIT length in ticks; "linux": TCP_TIMEWAIT_LEN, 60 s in ticks of tick_seconds',
         0,
         510,
         choices=("2msl", "linux"),
     )
-    tick_seconds: int = _param(
+    tick_seconds: int = param(
         0,
         'the length of a tick in seconds, for parameters given as "linux" (0: not stated)',
         0,
         3600,
     )
-    rfc1337: bool = _param(
+    rfc1337: bool = param(
         True,
         "TIME-WAIT ignores RST (RFC 1337 F1)",
     )
-    rfc5961: bool = _param(
+    rfc5961: bool = param(
         False,
         "RST and SYN need exact RCV.NXT, else challenge ACK",
     )
-    syn_in_time_wait: str = _param(
+    syn_in_time_wait: str = param(
         "off",
         "a SYN reaching b in TIME-WAIT: off (as in any synchronized state), rfc6191 (a "
         "newer SYN opens a new connection, RFC 6191; an older one is dropped silently) or"
@@ -148,7 +129,7 @@ class ConnectionParams:
         " draws an ACK: tcp_timewait_state_process)",
         choices=("off", "rfc6191", "linux"),
     )
-    time_wait_rst: str = _param(
+    time_wait_rst: str = param(
         "rfc9293",
         "an RST reaching TIME-WAIT: rfc9293 (as in any synchronized state: in window, or "
         "with rfc5961 exact or a challenge ACK) or linux (only an RST at exactly RCV.NXT "
@@ -156,12 +137,12 @@ class ConnectionParams:
         " tcp_timewait_state_process)",
         choices=("rfc9293", "linux"),
     )
-    abort_rst_ack: bool = _param(
+    abort_rst_ack: bool = param(
         False,
         "ABORT sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (Linux "
         "tcp_send_active_reset) instead of RFC 9293's <SEQ=SND.NXT><CTL=RST>",
     )
-    synrcvd_syn: str = _param(
+    synrcvd_syn: str = param(
         "rfc9293",
         "a new in-window SYN reaching a passive SYN-RECEIVED: rfc9293 (back to LISTEN, "
         "nothing sent: RFC 9293 3.10.7.4 fourth) or linux "
@@ -169,7 +150,7 @@ class ConnectionParams:
         "LISTEN: tcp_check_req, embryonic_reset)",
         choices=("rfc9293", "linux"),
     )
-    synrcvd_synack: str = _param(
+    synrcvd_synack: str = param(
         "rfc9293",
         "the peer's SYN,ACK reaching a SYN-RECEIVED entered from SYN-SENT (simultaneous "
         "open): rfc9293 (SEG.SEQ = RCV.NXT-1 is unacceptable: "
@@ -178,121 +159,121 @@ class ConnectionParams:
         "SYN: ESTABLISHED, and the same ACK is sent: tcp_validate_incoming, step 4)",
         choices=("rfc9293", "linux"),
     )
-    rst_before_rcv_nxt: bool = _param(
+    rst_before_rcv_nxt: bool = param(
         False,
         "an RST at RCV.NXT-1 resets CLOSE-WAIT, LAST-ACK and CLOSING (Linux "
         "tcp_reset_check: the peer's RST after its FIN)",
     )
-    rfc5961_ack: bool = _param(
+    rfc5961_ack: bool = param(
         False,
         "RFC 5961 5.2: an ACK below SND.UNA - MAX.SND.WND draws a challenge ACK and is "
         "dropped (Linux tcp_ack)",
     )
-    quiet_time: bool = _param(
+    quiet_time: bool = param(
         True,
         "after a crash, send nothing for MSL (RFC 9293 3.4.3)",
     )
-    horizon: int = _param(
+    horizon: int = param(
         0,
         "ticks a run may last (0: unbounded)",
         0,
         65535,
     )
-    capacity: int = _param(
+    capacity: int = param(
         2,
         "segments in flight per direction",
         1,
         4,
     )
-    loss: int = _param(
+    loss: int = param(
         1,
         "segments the network may lose per incarnation",
         0,
         4,
     )
-    loss_unlimited: bool = _param(
+    loss_unlimited: bool = param(
         False,
         "the network may lose any segment any number of times (for liveness, under fairness)",
     )
-    duplicate: int = _param(
+    duplicate: int = param(
         1,
         "segments the network may duplicate per incarnation",
         0,
         4,
     )
-    reorder: bool = _param(
+    reorder: bool = param(
         True,
         "the network may reorder segments",
     )
-    abort: bool = _param(
+    abort: bool = param(
         False,
         "a may ABORT (RST, SO_LINGER 0): in the last incarnation, or in any if it may reconnect",
     )
-    crash: bool = _param(
+    crash: bool = param(
         False,
         "a may crash (all state lost): in the last incarnation, or in any if it may reconnect",
     )
-    close_early: bool = _param(
+    close_early: bool = param(
         False,
         "CLOSE before synchronizing deletes the TCB (RFC 9293 3.10.4): a in SYN-SENT, b's listener",
     )
-    b_abort: bool = _param(
+    b_abort: bool = param(
         False,
         "b may ABORT (RST, SO_LINGER 0)",
     )
-    reconnect_after_abort: bool = _param(
+    reconnect_after_abort: bool = param(
         False,
         "a may reconnect after an ABORT",
     )
-    reconnect_after_crash: bool = _param(
+    reconnect_after_crash: bool = param(
         False,
         "a may reconnect after a crash",
     )
-    rto: int = _param(
+    rto: int = param(
         1,
         "initial retransmission timeout, ticks",
         1,
         16,
     )
-    rto_max: int = _param(
+    rto_max: int = param(
         2,
         "retransmission timeout cap, ticks",
         1,
         255,
     )
-    retries: int = _param(
+    retries: int = param(
         2,
         "retransmissions of data or FIN before giving up (R2)",
         0,
         8,
     )
-    syn_retries: int = _param(
+    syn_retries: int = param(
         2,
         "retransmissions of a SYN before giving up",
         0,
         8,
     )
-    synack_retries: int = _param(
+    synack_retries: int = param(
         2,
         "retransmissions of a SYN,ACK before giving up",
         0,
         8,
     )
-    retries_unlimited: bool = _param(
+    retries_unlimited: bool = param(
         False,
         "retransmit SYN, SYN,ACK, data and FIN forever (no R2 give-up), RTO capped at rto_max",
     )
-    b_active_open: str = _param(
+    b_active_open: str = param(
         "never",
         "when b may do one active OPEN (simultaneous open)",
         choices=("always", "last", "never"),
     )
-    b_close_first: str = _param(
+    b_close_first: str = param(
         "always",
         "when b may CLOSE before a's FIN (and so hold the TIME-WAIT)",
         choices=("always", "last", "never"),
     )
-    fin_timeout: int | str = _param(
+    fin_timeout: int | str = param(
         0,
         "Linux tcp_fin_timeout: ticks in FIN-WAIT-2 before the connection is deleted (0: "
         'none); "linux": 60 s in ticks of tick_seconds, after close() only (close_mode)',
@@ -300,48 +281,48 @@ class ConnectionParams:
         64,
         choices=("linux",),
     )
-    synrcvd_age: bool = _param(
+    synrcvd_age: bool = param(
         False,
         "track b.synrcvd_age, the ticks b has spent in SYN-RECEIVED (a ghost for timing bounds)",
     )
-    timestamps: bool = _param(
+    timestamps: bool = param(
         False,
         "RFC 7323 timestamps with PAWS; TS clock 1 per tick",
     )
-    tw_reuse: bool = _param(
+    tw_reuse: bool = param(
         False,
         "Linux tcp_tw_reuse: a may reopen from TIME-WAIT",
     )
-    tw_recycle: bool = _param(
+    tw_recycle: bool = param(
         False,
         "Linux tcp_tw_recycle (removed in 4.12): b's TIME-WAIT lasts 3.5 RTO and b caches"
         " the peer's last TSval when it enters TIME-WAIT; for 60 s LISTEN drops a SYN "
         "from that address with an older TSval (needs timestamps and tick_seconds)",
     )
-    nat: bool = _param(
+    nat: bool = param(
         False,
         "a's incarnations are different hosts behind one NAT address (tw_recycle's cache "
         "sees one peer); false: each has an address of its own",
     )
-    peer_ts_lag: int = _param(
+    peer_ts_lag: int = param(
         0,
         "a's odd incarnations run on a second host whose timestamp clock lags the first's"
         " by this many ticks (unrelated clocks; 0: one host)",
         0,
         255,
     )
-    tw_reuse_guard: bool = _param(
+    tw_reuse_guard: bool = param(
         True,
         "tw_reuse only with timestamps and after the timestamp clock ticked in TIME-WAIT",
     )
-    attacker: str = _param(
+    attacker: str = param(
         "none",
         "offpath: RFC 1948's attacker, knowing the ISN clock and policy but seeing no "
         "segment, forges a's SYN and then an ACK with data toward b; its guess att.delta "
         "is chosen in the initial state",
         choices=("none", "offpath"),
     )
-    a_down: bool = _param(
+    a_down: bool = param(
         False,
         "a is down (or flooded, RFC 1948 section 1): it never opens and answers nothing",
     )
@@ -376,8 +357,7 @@ class ConnectionParams:
     @classmethod
     def of(cls, p: Mapping[str, ParamValue]) -> ConnectionParams:
         """The parameters of a validated mapping (a missing name takes its default)."""
-        given: dict[str, Any] = {f.name: p[f.name] for f in fields(cls) if f.name in p}
-        return cls(**given)
+        return cls(**values_of(cls, p))
 
     # ---- derived values ------------------------------------------------------------------
     def _ticks(self, key: str, value: int | str, default: int) -> int:
@@ -422,18 +402,7 @@ class ConnectionParams:
 
 
 # The schema the spec loader validates against, in the fields' order.
-PARAMS = tuple(
-    Param(
-        f.name,
-        _KINDS[str(f.type)],
-        cast(ParamValue, f.default),
-        f.metadata["doc"],
-        f.metadata["lo"],
-        f.metadata["hi"],
-        f.metadata["choices"],
-    )
-    for f in fields(ConnectionParams)
-)
+PARAMS = schema(ConnectionParams)
 
 # Where Linux 6.x differs from RFC 9293's text on the wire or in a verdict (a spec's
 # ``profile = "linux"``; its own parameters still override).  Each is a parameter of its own,
