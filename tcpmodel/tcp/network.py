@@ -15,6 +15,11 @@ counts segments dropped by the network, ``net.dups`` counts duplicates, each a c
 segment in flight with the same age.  A send into a full channel never blocks the sender: it is
 a loss, counted in ``net.lost`` while the budget lasts; past it the ghost ``net.overflow``
 records that the run left the fault model (properties that assume bounded loss say so).
+
+`Channels` is that fault model over records of any shape (two slot arrays, the loss and
+duplicate budgets with their actions, ``net.overflow``); `Network` is the ``connection``
+model's, with TCP segments and aging, built from its `ConnectionParams`.  The ``listener``
+model (`tcpmodel.tcp.listener`) uses `Channels` with records of its own.
 """
 
 from __future__ import annotations
