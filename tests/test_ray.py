@@ -1,0 +1,155 @@
+"""``check --ray ADDRESS``: configurations checked on a Ray cluster (here a local Ray instance
+started by the test) give the results of one process, in spec order; progress and interrupts
+cross to the driver; a missing Ray or an address that does not answer is a usage error."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import re
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tcpmodel.check import NOT_STARTED
+from tcpmodel.cli import main
+from tests.test_interrupt import LONG, assert_complete_files, start, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+# Quick specs (seconds with the Python explorer): several configurations, violations, witnesses.
+SMALL = ("alternating-bit", "mutex-naive")
+VOLATILE = ("seconds", "states_per_second", "peak_memory_mb")
+
+HAVE_RAY = importlib.util.find_spec("ray") is not None
+if not HAVE_RAY and os.environ.get("TCPMODEL_REQUIRE_RAY"):
+    raise RuntimeError(
+        "TCPMODEL_REQUIRE_RAY is set but ray is not installed: pip install -e '.[ray]'"
+    )
+needs_ray = pytest.mark.skipif(
+    not HAVE_RAY, reason="ray is not installed (pip install -e '.[ray]'); CI installs it"
+)
+
+
+@pytest.fixture(scope="module")
+def address() -> Iterator[str]:
+    """A local Ray instance of two CPUs, for this module's tests; its GCS address."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        yield str(ray.get_runtime_context().gcs_address)
+    finally:
+        ray.shutdown()
+
+
+def without_volatile(doc: dict[str, Any]) -> dict[str, Any]:
+    for s in doc["specs"]:
+        for x in s["results"]:
+            for k in VOLATILE:
+                del x["stats"][k]
+    return doc
+
+
+@needs_ray
+def test_ray_gives_the_results_of_one_process(address: str, tmp_path: Path) -> None:
+    files = [str(SPECS / f"{n}.toml") for n in SMALL]
+    common = ["check", *files, "--engine", "explicit", "--format", "json", "-q"]
+    # The driver in a process of its own (ray.init connects a process once); env: the
+    # token authentication mode this test's ray.init chose.
+    p = start(*common, "--ray", address, "--out", str(tmp_path / "ray"))
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr
+    on_ray = without_volatile(json.loads(stdout))
+    r = CliRunner().invoke(main, [*common, "--jobs", "1", "--out", str(tmp_path / "one")])
+    assert r.exit_code == 0, r.output
+    one = without_volatile(json.loads(r.stdout))
+    assert [s["spec"] for s in on_ray["specs"]] == list(SMALL)
+    assert on_ray == one
+    results = [x for s in one["specs"] for x in s["results"]]
+    configurations = {(s["spec"], x["variant"]) for s in one["specs"] for x in s["results"]}
+    assert len(configurations) == 3  # more than the cluster's two CPUs: one waits
+    assert {x["verdict"] for x in results} >= {"holds", "violated", "reachable"}
+    assert all(x["stats"]["states"] > 0 for x in results)
+    assert_complete_files(tmp_path / "ray")
+
+
+# A progress line of a remote exploration: the label, then the states explored.
+REPORT = r"(rfc9293(?:/[a-z-]+)?)(?: \[[^]]*\])?: ([\d,]+) states, depth "
+
+
+@needs_ray
+def test_progress_and_an_interrupt_cross_to_the_cluster(address: str, tmp_path: Path) -> None:
+    # rfc9293.toml: three configurations of minutes each; the cluster's two CPUs run two, the
+    # third waits and is cancelled.
+    out = tmp_path / "out"
+    args = ["--engine", "explicit", "--format", "json", "--out", str(out)]
+    p = start("check", str(LONG), *args, "--ray", address)
+    exploring: set[str] = set()
+    while len(exploring) < 2:
+        lines = wait_for(p, " states, depth ", seconds=90)
+        assert lines and " states, depth " in lines[-1], "".join(lines)
+        m = re.match(REPORT, lines[-1])
+        assert m, lines[-1]
+        if int(m.group(2).replace(",", "")) > 0:
+            exploring.add(m.group(1))
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=90)
+    assert p.returncode == 3, stderr
+    doc = json.loads(stdout)
+    assert doc["interrupted"] == "SIGINT"
+    by_variant: dict[str | None, list[dict[str, Any]]] = {}
+    for x in doc["specs"][0]["results"]:
+        by_variant.setdefault(x["variant"], []).append(x)
+    assert list(by_variant) == [None, "simultaneous-open", "server-closes-first"]  # spec order
+    ran = [v for v, rs in by_variant.items() if all(x["stats"]["states"] > 0 for x in rs)]
+    assert len(ran) == 2, by_variant
+    for v in ran:
+        reasons = [x["reason"] or "" for x in by_variant[v]]
+        assert any(r.startswith("interrupted after ") for r in reasons), reasons
+    (waited,) = set(by_variant) - set(ran)
+    assert all(x["reason"] == NOT_STARTED for x in by_variant[waited])
+    assert_complete_files(out)
+
+
+def check_with_ray(address: str, tmp_path: Path) -> Any:
+    spec = str(SPECS / "mutex-naive.toml")
+    return CliRunner().invoke(main, ["check", spec, "--ray", address, "--out", str(tmp_path)])
+
+
+def test_without_ray_installed_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    r = check_with_ray("auto", tmp_path)
+    assert r.exit_code == 2, r.output
+    assert "--ray auto: Ray is not installed; install it with pip install 'tcpmodel[ray]'" in (
+        r.stderr
+    )
+    assert "Traceback" not in r.output
+
+
+@needs_ray
+@pytest.mark.parametrize(
+    ("address", "says"),
+    [
+        ("127.0.0.1:1", "--ray 127.0.0.1:1: cannot reach the Ray cluster ("),
+        ("ray://127.0.0.1:1", "--ray ray://127.0.0.1:1: cannot reach the Ray cluster ("),
+        ("head-without-port", "--ray head-without-port: not an address of a Ray cluster; "),
+    ],
+)
+def test_an_address_that_does_not_answer_is_a_usage_error(
+    address: str, says: str, tmp_path: Path
+) -> None:
+    r = check_with_ray(address, tmp_path)
+    assert r.exit_code == 2, r.output
+    assert says in r.stderr
+    assert "expected auto (a cluster started on this machine with ray start --head)" in r.stderr
+    assert "Traceback" not in r.output
