@@ -30,10 +30,12 @@ the node's own cache (``$TCPMODEL_CACHE``) the first time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -121,11 +123,14 @@ def check_all(
     address: str,
 ) -> Iterator[tuple[Spec, list[Result]]]:
     """Each spec with its results, in order, checked on the cluster at ``address``."""
-    ray = connect(address)
-    try:
-        got = _on_cluster(ray, specs, options, progress)
-    finally:
-        ray.shutdown()
+    # Ray prints its cluster's messages (``(raylet) A worker died ...``) on stdout, which is
+    # for the results (``--format json``): stderr while Ray is connected.
+    with contextlib.redirect_stdout(sys.stderr):
+        ray = connect(address)
+        try:
+            got = _on_cluster(ray, specs, options, progress)
+        finally:
+            ray.shutdown()
     for k, s in enumerate(specs):
         yield s, [r for cfg in s.configurations for r in got.get((k, cfg.variant), [])]
 
