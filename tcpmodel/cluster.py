@@ -23,9 +23,10 @@ later is killed (``ray.kill``).
 Connecting: ``auto`` (the cluster started on this machine by ``ray start --head``),
 ``HOST:PORT`` (the head's GCS port, 6379 by default) or ``ray://HOST:PORT`` (the Ray client
 server, 10001 by default).  Ray is an optional dependency (``pip install 'tcpmodel[ray]'``);
-when it is missing, or the address does not answer, the error is a `UsageError` (exit 2).  Each
-node needs tcpmodel and its dependencies installed; the native engine compiles its C code into
-the node's own cache (``$TCPMODEL_CACHE``) the first time.
+when it is missing, the address does not answer, or the workers cannot import this module, the
+error is a `UsageError` (exit 2).  Each node needs the same tcpmodel and its dependencies; the
+native engine compiles its C code into the node's own cache (``$TCPMODEL_CACHE``) the first
+time.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def check_all(
     with contextlib.redirect_stdout(sys.stderr):
         ray = connect(address)
         try:
-            got = _on_cluster(ray, specs, options, progress)
+            got = _on_cluster(ray, address, specs, options, progress)
         finally:
             ray.shutdown()
     for k, s in enumerate(specs):
@@ -139,7 +140,11 @@ Key = tuple[int, str | None]
 
 
 def _on_cluster(
-    ray: ModuleType, specs: Sequence[Spec], options: Options, progress: ProgressTo | None
+    ray: ModuleType,
+    address: str,
+    specs: Sequence[Spec],
+    options: Options,
+    progress: ProgressTo | None,
 ) -> dict[Key, list[Result]]:
     stop = options.bounds.interrupt
     waiting = [
@@ -157,7 +162,19 @@ def _on_cluster(
         share = share / min(cpus, len(waiting))
     bounds = dataclasses.replace(options.bounds, max_memory_mb=share, interrupt=None)
     texts = [Path(s.file).read_text(encoding="utf-8") for s in specs]
-    hub = ray.remote(num_cpus=0)(Hub).remote()
+    try:
+        hub = ray.remote(num_cpus=0)(Hub).remote()
+        ray.get(hub.take.remote())  # the workers import this module (or say they cannot)
+    except Exception as e:
+        if "No module named 'tcpmodel" not in str(e):
+            raise
+        why = next(
+            (line.strip() for line in str(e).splitlines() if "No module named" in line), str(e)
+        )
+        raise UsageError(
+            f"--ray {address}: the cluster's workers cannot import this version of tcpmodel "
+            f"({why}); install the same tcpmodel (pip install 'tcpmodel[ray]') on every node"
+        ) from None
     # One CPU each; two threads: `run`, and `stop` while it runs.
     checker = ray.remote(num_cpus=1, max_concurrency=2, max_restarts=0)(Checker)
     free = [checker.remote(hub) for _ in range(min(cpus, len(waiting)))]
