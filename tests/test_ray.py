@@ -60,6 +60,7 @@ def without_volatile(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @needs_ray
+@pytest.mark.slow  # Ray starts in about 20 s here
 def test_ray_gives_the_results_of_one_process(address: str, tmp_path: Path) -> None:
     files = [str(SPECS / f"{n}.toml") for n in SMALL]
     common = ["check", *files, "--engine", "explicit", "--format", "json", "-q"]
@@ -109,6 +110,7 @@ def checkers() -> list[int]:
 
 
 @needs_ray
+@pytest.mark.slow
 def test_progress_a_dead_worker_and_an_interrupt(address: str, tmp_path: Path) -> None:
     # rfc9293.toml: three configurations of minutes each; the cluster's two CPUs run two, the
     # third waits.  One checker is killed: its configuration is lost, a new checker may start
