@@ -4,6 +4,7 @@ cross to the driver; a missing Ray or an address that does not answer is a usage
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import logging
@@ -19,8 +20,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tcpmodel.check import NOT_STARTED
+from tcpmodel.check import NOT_STARTED, Options, check_spec
 from tcpmodel.cli import main
+from tcpmodel.cluster import Checker, Job
+from tcpmodel.engines.explicit import Bounds
+from tcpmodel.spec import load
 from tests.test_interrupt import LONG, assert_complete_files, start, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,3 +188,38 @@ def test_an_address_that_does_not_answer_is_a_usage_error(
     assert says in r.stderr
     assert "expected auto (a cluster started on this machine with ray start --head)" in r.stderr
     assert "Traceback" not in r.output
+
+
+class FakeHub:
+    """A `Hub` handle without Ray: ``hub.put.remote(label, p)`` records the report."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, Any]] = []
+        self.put = self
+
+    def remote(self, label: str, p: Any) -> None:
+        self.reports.append((label, p))
+
+
+def test_a_checker_needs_the_spec_text_not_the_file() -> None:
+    # The Checker actor's class, run in this process: the job names a file that does not
+    # exist here (as on another machine); its text is what is checked.
+    path = SPECS / "alternating-bit.toml"
+    spec = load(path)
+    hub = FakeHub()
+    checker = Checker(hub)
+    elsewhere = "/nowhere/alternating-bit.toml"
+    job = Job(elsewhere, path.read_text(), "reordering", "explicit", Bounds(), None)
+    got = checker.run(job)
+    assert got is not None
+    (cfg,) = [c for c in spec.configurations if c.variant == "reordering"]
+    one = dataclasses.replace(spec, configurations=(cfg,))
+    want = check_spec(one, Options("explicit", Bounds(), None))
+    assert [(r.prop, r.verdict, r.stats.states) for r in got] == [
+        (r.prop, r.verdict, r.stats.states) for r in want
+    ]
+    assert {r.file for r in got} == {elsewhere}
+    assert {r.verdict for r in got} >= {"violated"}
+    assert hub.reports[-1] == ("alternating-bit/reordering", None)  # the job's end
+    checker.stop()  # the driver's stop: no job starts after it
+    assert checker.run(job) is None
