@@ -141,6 +141,12 @@ def main() -> None:
     show_default="the number of cores",
     help="Configurations checked at once, in worker processes (1: in this process).",
 )
+@click.option(
+    "--ray",
+    metavar="ADDRESS",
+    help="Check the configurations on the Ray cluster at ADDRESS (auto, HOST:6379 or "
+    "ray://HOST:10001) instead of local processes; needs pip install 'tcpmodel[ray]'.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def check(
     paths: Sequence[str],
@@ -154,6 +160,7 @@ def check(
     out: str,
     proofs_dir: str | None,
     jobs: int,
+    ray: str | None,
     quiet: bool,
 ) -> None:
     """Check every property of the specs in PATHS (files or folders of *.toml)."""
@@ -184,7 +191,7 @@ def check(
         bounds = Bounds(max_depth, max_states, timeout, max_memory, stop)
         options = Options(engine, bounds, only)
         try:
-            for s, got in parallel.check_all(specs, options, progress, jobs):
+            for s, got in parallel.check_all(specs, options, progress, jobs, ray=ray):
                 results += got
                 if progress is not None:
                     progress.done()

@@ -70,8 +70,15 @@ def check_all(
     options: Options,
     progress: ProgressTo | None = None,
     jobs: int = 1,
+    ray: str | None = None,
 ) -> Iterator[tuple[Spec, list[Result]]]:
-    """Each spec with its results, in order (see the module docstring)."""
+    """Each spec with its results, in order (see the module docstring); with ``ray``, the
+    address of a Ray cluster, checked there instead (`tcpmodel.cluster`; ``jobs`` unused)."""
+    if ray is not None:
+        from tcpmodel import cluster  # Ray is optional: imported only when asked for
+
+        yield from cluster.check_all(specs, options, progress, ray)
+        return
     tasks = [
         (k, cfg)
         for k, s in enumerate(specs)
