@@ -47,8 +47,8 @@ class RegistryChoice(click.Choice[str]):
         super().__init__(names())
 
     @property
-    def choices(self) -> Sequence[str]:
-        return self.names()
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self.names())
 
     @choices.setter
     def choices(self, value: Sequence[str]) -> None:
