@@ -10,8 +10,16 @@ from pathlib import Path
 import click
 
 from tcpmodel import interrupt
-from tcpmodel.cli.common import fail
+from tcpmodel.cli.common import RegistryChoice, fail
 from tcpmodel.errors import TcpModelError, UsageError
+
+
+def _formats() -> tuple[str, ...]:
+    """``--format``'s choices, `tcpmodel.validate.output.FORMATS` (imported only when
+    ``validate`` parses its command line: the other commands never load the capture reader)."""
+    from tcpmodel.validate import output as written
+
+    return written.choices()
 
 
 @click.command()
@@ -27,7 +35,7 @@ from tcpmodel.errors import TcpModelError, UsageError
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "junit"]),
+    type=RegistryChoice(_formats),
     default="text",
     show_default=True,
 )
@@ -57,10 +65,5 @@ def validate(
         fail(e)
     except OSError as e:
         fail(UsageError(f"--out {out}: cannot write: {e.strerror}"))
-    if fmt == "json":
-        click.echo(written.to_json(verdicts))
-    elif fmt == "junit":
-        click.echo(written.to_junit(verdicts))
-    else:
-        click.echo(written.text(verdicts), nl=False)
+    click.echo(written.FORMATS[fmt](verdicts), nl=False)
     sys.exit(checking.exit_code(verdicts))
