@@ -101,11 +101,15 @@ typedef struct { int64_t kind, action, var, value; } tc_err;
 typedef uint64_t (*tc_flags_fn)(const uint8_t *s, int *ovf);
 
 typedef struct {
-    uint8_t *arena;      /* states in discovery (BFS) order, S bytes each */
+    uint8_t *arena;      /* states in discovery (BFS) order, S bytes each (exact mode) */
+    int compact;         /* hash compaction: the table holds 64-bit fingerprints, no states */
+    uint8_t *cur, *nxt;  /* compact: the level being expanded, the next level (S bytes each) */
+    uint64_t cur_cap, nxt_cap;
     uint32_t *parent;    /* index of the state that discovered each state; TC_ROOT for initial */
     act_t *act;          /* the action that discovered each state */
     uint64_t n, cap;     /* states stored, states allocated */
-    uint64_t *table;     /* open addressing: 0 empty, else (hash low 32 bits) << 32 | (index + 1) */
+    uint64_t *table;     /* open addressing: 0 empty, else (hash low 32 bits) << 32 | (index + 1);
+                            compact: the state's fingerprint (never 0) */
     uint64_t tsize;
     int tshift;          /* slot = hash >> tshift */
     uint64_t level_begin, level_end, next;
@@ -157,24 +161,62 @@ static inline uint64_t tc_hash(const uint8_t *p) {
     return h;
 }
 
+/* The fingerprint of a state in compact mode: 64 bits, computed independently of tc_hash
+   (xxHash64's lane round and avalanche); 0 marks an empty slot, so it is never 0.  The table
+   slot is its top bits, so the table grows from the fingerprints alone. */
+static inline uint64_t tc_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+static inline uint64_t tc_fp(const uint8_t *p) {
+    const uint64_t P1 = 0x9E3779B185EBCA87ull, P2 = 0xC2B2AE3D27D4EB4Full;
+    const uint64_t P3 = 0x165667B19E3779F9ull, P4 = 0x85EBCA77C2B2AE63ull;
+    uint64_t h = 0x27D4EB2F165667C5ull + (uint64_t)S;
+    size_t i = 0;
+    for (; i + 8 <= (size_t)S; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        h ^= tc_rotl(x * P2, 31) * P1;
+        h = tc_rotl(h, 27) * P1 + P4;
+    }
+    if (i < (size_t)S) {
+        uint64_t x = 0;
+        memcpy(&x, p + i, (size_t)S - i);
+        h ^= tc_rotl(x * P2, 31) * P1;
+        h = tc_rotl(h, 27) * P1 + P4;
+    }
+    h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32;
+    return h ? h : 1;
+}
+
 static inline void tc_insert(tc_ctx *c, const uint8_t *t, uint64_t h, uint32_t parent,
                              int64_t a) {
     uint64_t mask = c->tsize - 1;
     uint64_t pos = h >> c->tshift;
-    uint64_t tag = h << 32;
-    for (;;) {
-        uint64_t e = c->table[pos];
-        if (e == 0) break;
-        if ((e & 0xFFFFFFFF00000000ull) == tag
-            && memcmp(c->arena + ((e & 0xFFFFFFFFull) - 1) * (uint64_t)S, t, S) == 0)
-            return;
-        pos = (pos + 1) & mask;
+    uint64_t idx;
+    if (c->compact) {
+        for (;;) {
+            uint64_t e = c->table[pos];
+            if (e == 0) break;
+            if (e == h) return;
+            pos = (pos + 1) & mask;
+        }
+        idx = c->n++;
+        memcpy(c->nxt + (idx - c->level_end) * (uint64_t)S, t, S);
+        c->table[pos] = h;
+    } else {
+        uint64_t tag = h << 32;
+        for (;;) {
+            uint64_t e = c->table[pos];
+            if (e == 0) break;
+            if ((e & 0xFFFFFFFF00000000ull) == tag
+                && memcmp(c->arena + ((e & 0xFFFFFFFFull) - 1) * (uint64_t)S, t, S) == 0)
+                return;
+            pos = (pos + 1) & mask;
+        }
+        idx = c->n++;
+        memcpy(c->arena + idx * (uint64_t)S, t, S);
+        c->table[pos] = tag | (idx + 1);
     }
-    uint64_t idx = c->n++;
-    memcpy(c->arena + idx * (uint64_t)S, t, S);
     c->parent[idx] = parent;
     c->act[idx] = (act_t)a;
-    c->table[pos] = tag | (idx + 1);
     if (c->undecided) {
         int ovf = 0;
         uint64_t f = c->flags(t, &ovf) & c->undecided;
@@ -196,7 +238,8 @@ static inline void tc_insert(tc_ctx *c, const uint8_t *t, uint64_t h, uint32_t p
 #define TC_EMIT(A)                                                   \
     do {                                                             \
         if (mode == 0) {                                             \
-            tc_insert(c, t, tc_hash(t), self, (A));                  \
+            tc_insert(c, t, c->compact ? tc_fp(t) : tc_hash(t),     \
+                      self, (A));                                    \
         } else {                                                     \
             memcpy(out + (uint64_t)nsucc * S, t, S);                 \
             acts[nsucc] = (A);                                       \
@@ -221,19 +264,39 @@ static inline void tc_insert(tc_ctx *c, const uint8_t *t, uint64_t h, uint32_t p
 
 RUNTIME_TAIL = r"""
 static const uint64_t tc_per_state = (uint64_t)S + sizeof(uint32_t) + sizeof(act_t);
+static const uint64_t tc_per_state_compact = sizeof(uint32_t) + sizeof(act_t);
+
+/* Bytes held: per state (its bytes in exact mode; parent and action), the table, and in
+   compact mode the two frontier buffers, with ``cap``, ``tsize`` and ``nxt_cap`` as given. */
+static uint64_t tc_bytes(const tc_ctx *c, uint64_t cap, uint64_t tsize, uint64_t nxt_cap) {
+    if (!c->compact) return cap * tc_per_state + tsize * 8;
+    return cap * tc_per_state_compact + tsize * 8 + (c->cur_cap + nxt_cap) * (uint64_t)S;
+}
 
 static int tc_reserve(tc_ctx *c) {
     uint64_t need = c->n + (uint64_t)NACT;
     if (need > TC_MAX_STATES) return 4;
+    if (c->compact && c->n - c->level_end + (uint64_t)NACT > c->nxt_cap) {
+        uint64_t nn = c->nxt_cap;
+        while (nn < c->n - c->level_end + (uint64_t)NACT) nn *= 2;
+        uint64_t want = tc_bytes(c, c->cap, c->tsize, nn);
+        if (want > c->mem_cap) { c->mem_want = want; return 2; }
+        uint8_t *b = realloc(c->nxt, nn * (uint64_t)S);
+        if (!b) { c->mem_want = want; return 2; }
+        c->nxt = b;
+        c->nxt_cap = nn;
+    }
     if (need > c->cap) {
         uint64_t ncap = c->cap;
         while (ncap < need) ncap *= 2;
         if (ncap > TC_MAX_STATES) ncap = TC_MAX_STATES;
-        uint64_t want = ncap * tc_per_state + c->tsize * 8;
+        uint64_t want = tc_bytes(c, ncap, c->tsize, c->nxt_cap);
         if (want > c->mem_cap) { c->mem_want = want; return 2; }
-        uint8_t *a = realloc(c->arena, ncap * (uint64_t)S);
-        if (!a) { c->mem_want = want; return 2; }
-        c->arena = a;
+        if (!c->compact) {
+            uint8_t *a = realloc(c->arena, ncap * (uint64_t)S);
+            if (!a) { c->mem_want = want; return 2; }
+            c->arena = a;
+        }
         uint32_t *p = realloc(c->parent, ncap * sizeof(uint32_t));
         if (!p) { c->mem_want = want; return 2; }
         c->parent = p;
@@ -246,12 +309,21 @@ static int tc_reserve(tc_ctx *c) {
         uint64_t nts = c->tsize;
         int nshift = c->tshift;
         while (need * 4 > nts * 3) { nts *= 2; nshift -= 1; }
-        uint64_t want = c->cap * tc_per_state + (c->tsize + nts) * 8;
+        uint64_t want = tc_bytes(c, c->cap, c->tsize + nts, c->nxt_cap);
         if (want > c->mem_cap) { c->mem_want = want; return 2; }
         uint64_t *nt = calloc(nts, 8);
         if (!nt) { c->mem_want = want; return 2; }
         uint64_t mask = nts - 1;
-        for (uint64_t i = 0; i < c->n; i++) {
+        if (c->compact) {
+            for (uint64_t i = 0; i < c->tsize; i++) {
+                uint64_t e = c->table[i];
+                if (!e) continue;
+                uint64_t pos = e >> nshift;
+                while (nt[pos]) pos = (pos + 1) & mask;
+                nt[pos] = e;
+            }
+        }
+        for (uint64_t i = 0; !c->compact && i < c->n; i++) {
             uint64_t h = tc_hash(c->arena + i * (uint64_t)S);
             uint64_t pos = h >> nshift;
             while (nt[pos]) pos = (pos + 1) & mask;
@@ -265,22 +337,30 @@ static int tc_reserve(tc_ctx *c) {
     return 0;
 }
 
-void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags) {
+void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags, int compact) {
     tc_ctx *c = calloc(1, sizeof(tc_ctx));
     if (!c) return NULL;
+    c->compact = compact;
     c->cap = 1024;
     while (c->cap < 2 * (uint64_t)NACT) c->cap *= 2;
     c->tsize = 4 * c->cap;
     c->tshift = 64 - __builtin_ctzll(c->tsize);
-    c->arena = malloc(c->cap * (uint64_t)S);
+    if (compact) {
+        c->cur_cap = c->nxt_cap = c->cap;
+        c->cur = malloc(c->cur_cap * (uint64_t)S);
+        c->nxt = malloc(c->nxt_cap * (uint64_t)S);
+    } else {
+        c->arena = malloc(c->cap * (uint64_t)S);
+    }
     c->parent = malloc(c->cap * sizeof(uint32_t));
     c->act = malloc(c->cap * sizeof(act_t));
     c->table = calloc(c->tsize, 8);
     c->succ = malloc((uint64_t)NACT * S);
     c->succ_act = malloc((uint64_t)NACT * sizeof(int32_t));
-    if (!c->arena || !c->parent || !c->act || !c->table || !c->succ || !c->succ_act) {
-        free(c->arena); free(c->parent); free(c->act); free(c->table);
-        free(c->succ); free(c->succ_act); free(c);
+    if ((compact ? !c->cur || !c->nxt : !c->arena) || !c->parent || !c->act || !c->table
+        || !c->succ || !c->succ_act) {
+        free(c->arena); free(c->cur); free(c->nxt); free(c->parent); free(c->act);
+        free(c->table); free(c->succ); free(c->succ_act); free(c);
         return NULL;
     }
     c->undecided = flags ? undecided : 0;
@@ -292,15 +372,21 @@ void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags) {
 void tc_free(void *vc) {
     tc_ctx *c = vc;
     if (!c) return;
-    free(c->arena); free(c->parent); free(c->act); free(c->table);
-    free(c->succ); free(c->succ_act); free(c);
+    free(c->arena); free(c->cur); free(c->nxt); free(c->parent); free(c->act);
+    free(c->table); free(c->succ); free(c->succ_act); free(c);
+}
+
+/* The bytes of state idx: in compact mode only those of the level being expanded are kept. */
+static inline uint8_t *tc_at(tc_ctx *c, uint64_t idx) {
+    if (c->compact) return c->cur + (idx - c->level_begin) * (uint64_t)S;
+    return c->arena + idx * (uint64_t)S;
 }
 
 int tc_add_initial(void *vc, const uint8_t *s) {
     tc_ctx *c = vc;
     int r = tc_reserve(c);
     if (r) return r;
-    tc_insert(c, s, tc_hash(s), TC_ROOT, 0);
+    tc_insert(c, s, c->compact ? tc_fp(s) : tc_hash(s), TC_ROOT, 0);
     return c->err.kind ? 3 : 0;
 }
 
@@ -309,6 +395,10 @@ void tc_begin_level(void *vc) {
     c->level_begin = c->level_end;
     c->level_end = c->n;
     c->next = c->level_begin;
+    if (c->compact) {  /* the new level becomes the current one; the old one is dropped */
+        uint8_t *b = c->cur; c->cur = c->nxt; c->nxt = b;
+        uint64_t k = c->cur_cap; c->cur_cap = c->nxt_cap; c->nxt_cap = k;
+    }
 }
 
 int tc_run(void *vc, uint64_t budget, uint64_t max_states) {
@@ -320,15 +410,16 @@ int tc_run(void *vc, uint64_t budget, uint64_t max_states) {
         uint64_t self = c->next;
         /* All successors first, then their hash slots prefetched, then inserted in order:
            the cache misses of the probes overlap, the discovery order is unchanged. */
-        int64_t k = tc_body(c->arena + self * (uint64_t)S, 1, c, (uint32_t)self, c->succ,
+        int64_t k = tc_body(tc_at(c, self), 1, c, (uint32_t)self, c->succ,
                             c->succ_act, &c->err);
         if (k < 0) return 3;
         uint64_t hs[NACT];
         for (int64_t i = 0; i < k; i++) {
-            hs[i] = tc_hash(c->succ + (uint64_t)i * S);
+            const uint8_t *t = c->succ + (uint64_t)i * S;
+            hs[i] = c->compact ? tc_fp(t) : tc_hash(t);
             __builtin_prefetch(&c->table[hs[i] >> c->tshift]);
         }
-        for (int64_t i = 0; i < k; i++) {
+        for (int64_t i = 0; !c->compact && i < k; i++) {
             uint64_t e = c->table[hs[i] >> c->tshift];
             if (e && (e & 0xFFFFFFFF00000000ull) == (hs[i] << 32))
                 __builtin_prefetch(c->arena + ((e & 0xFFFFFFFFull) - 1) * (uint64_t)S);
@@ -355,7 +446,7 @@ void tc_info(void *vc, int64_t *out) {
     out[3] = (int64_t)c->level_begin;
     out[4] = (int64_t)c->level_end;
     out[5] = (int64_t)c->undecided;
-    out[6] = (int64_t)(c->cap * tc_per_state + c->tsize * 8);
+    out[6] = (int64_t)tc_bytes(c, c->cap, c->tsize, c->nxt_cap);
     out[7] = (int64_t)c->mem_want;
     out[8] = c->err.kind;
     out[9] = c->err.action;
@@ -363,10 +454,11 @@ void tc_info(void *vc, int64_t *out) {
     out[11] = c->err.value;
 }
 
-/* The state at index idx; returns its parent (-1 for an initial state) and action. */
+/* The state at index idx (exact mode; compact mode keeps no states: out is left as it is);
+   returns its parent (-1 for an initial state) and action. */
 int64_t tc_state(void *vc, uint64_t idx, uint8_t *out, int64_t *action) {
     tc_ctx *c = vc;
-    memcpy(out, c->arena + idx * (uint64_t)S, S);
+    if (!c->compact) memcpy(out, c->arena + idx * (uint64_t)S, S);
     *action = (int64_t)c->act[idx];
     return c->parent[idx] == TC_ROOT ? -1 : (int64_t)c->parent[idx];
 }
@@ -926,7 +1018,7 @@ def _load(path: Path) -> ctypes.CDLL:
     lib = ctypes.CDLL(str(path))
     vp, u64, i64, i32 = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int32
     p_i64 = ctypes.POINTER(ctypes.c_int64)
-    lib.tc_new.argtypes = [u64, u64, vp]
+    lib.tc_new.argtypes = [u64, u64, vp, ctypes.c_int]
     lib.tc_new.restype = vp
     lib.tc_free.argtypes = [vp]
     lib.tc_free.restype = None
