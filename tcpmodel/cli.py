@@ -21,7 +21,7 @@ from rich.table import Table
 
 from tcpmodel import behaviours, interrupt, output, parallel, report
 from tcpmodel import proofs as proof_files
-from tcpmodel.check import Options, check_spec
+from tcpmodel.check import Options, check_spec, compact_engine
 from tcpmodel.engines import registry
 from tcpmodel.engines.explicit import Bounds, default_jobs
 from tcpmodel.errors import TcpModelError, UsageError
@@ -113,6 +113,12 @@ def main() -> None:
 )
 @_bounds("Stop after this many states.", "Seconds per exploration.")
 @click.option(
+    "--compact",
+    is_flag=True,
+    help="Hash compaction (native engine): 64-bit fingerprints instead of states; "
+    "holds then comes with the probability that a state was omitted.",
+)
+@click.option(
     "--format",
     "fmt",
     type=RegistryChoice(output.choices),
@@ -150,6 +156,7 @@ def check(
     max_states: int | None,
     timeout: float | None,
     max_memory: int,
+    compact: bool,
     fmt: str,
     out: str,
     proofs_dir: str | None,
@@ -164,6 +171,11 @@ def check(
                 f"--proofs needs --engine {registry.one_of(provers)} (they prove), not {engine}"
             )
         )
+    if compact:
+        try:
+            compact_engine(engine)
+        except TcpModelError as e:
+            _fail(e)
     progress = None if quiet else Display()
     results: list[Result] = []
     # From here on SIGINT and SIGTERM stop the run at its next safe point (specs interrupted
@@ -182,7 +194,7 @@ def check(
                     )
                 )
         bounds = Bounds(max_depth, max_states, timeout, max_memory, stop)
-        options = Options(engine, bounds, only)
+        options = Options(engine, bounds, only, compact)
         try:
             for s, got in parallel.check_all(specs, options, progress, jobs):
                 results += got
