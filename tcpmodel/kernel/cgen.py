@@ -21,7 +21,10 @@ fixed breadth-first driver: an arena of fixed-size states in discovery order (so
 a range of indices), an open-addressing hash set of indices into it, and per state the index of
 its parent and the action that discovered it.  A small unit per list of predicates holds
 ``tc_flags`` (which of them hold), passed to the driver as a function pointer, so that checking
-other properties does not recompile the successor function.  Units are compiled with
+other properties does not recompile the successor function.  ``tc_new(..., compact)`` chooses
+hash compaction at run time (`tcpmodel.engines.native`): the hash set then holds 64-bit
+fingerprints (``tc_fp``, independent of ``tc_hash``) in 256 segments that grow one at a time,
+and the arena only the level being expanded and the next one.  Units are compiled with
 ``gcc -O2 -shared -fPIC`` into a cache directory (``$TCPMODEL_CACHE`` or ``~/.cache/tcpmodel``)
 under a hash of their source, and loaded with `ctypes`.
 """
@@ -100,6 +103,15 @@ RUNTIME_HEAD = r"""
 typedef struct { int64_t kind, action, var, value; } tc_err;
 typedef uint64_t (*tc_flags_fn)(const uint8_t *s, int *ovf);
 
+/* Compact mode's fingerprint table is TC_NSUB segments, chosen by a fingerprint's top 8 bits,
+   each an open-addressing table (0 empty) of any size, the slot a fingerprint's position in
+   it scaled to the size (so a segment is in fingerprint order and is rebuilt from the
+   fingerprints alone).  A segment grows by a quarter past 3/4 full: the load stays between
+   0.6 and 0.75, and growing one segment needs 1/256 of the table beside it, not a second
+   table. */
+#define TC_NSUB 256
+typedef struct { uint64_t *t; uint64_t size, count; } tc_seg;
+
 typedef struct {
     uint8_t *arena;      /* states in discovery (BFS) order, S bytes each (exact mode) */
     int compact;         /* hash compaction: the table holds 64-bit fingerprints, no states */
@@ -110,8 +122,10 @@ typedef struct {
     uint64_t n, cap;     /* states stored, states allocated */
     uint64_t *table;     /* open addressing: 0 empty, else (hash low 32 bits) << 32 | (index + 1);
                             compact: the state's fingerprint (never 0) */
-    uint64_t tsize;
+    uint64_t tsize;      /* slots (compact: of all segments) */
     int tshift;          /* slot = hash >> tshift */
+    tc_seg seg[TC_NSUB]; /* compact: the fingerprint table */
+    int mem_fail;        /* compact: a segment could not grow (memory cap or allocation) */
     uint64_t level_begin, level_end, next;
     uint64_t transitions;
     uint64_t undecided;  /* predicates not yet seen to hold */
@@ -186,22 +200,57 @@ static inline uint64_t tc_fp(const uint8_t *p) {
     return h ? h : 1;
 }
 
+/* The home slot of fingerprint h in its segment of ``size`` slots. */
+static inline uint64_t tc_home(uint64_t h, uint64_t size) {
+    return (uint64_t)(((unsigned __int128)(h << 8) * size) >> 64);
+}
+
+static inline void tc_place(uint64_t *t, uint64_t size, uint64_t h) {
+    uint64_t pos = tc_home(h, size);
+    while (t[pos]) if (++pos == size) pos = 0;
+    t[pos] = h;
+}
+
+/* Grow segment g by a quarter; on failure (the memory cap, or no memory) it stays as it is,
+   with room for more than a level's worth of insertions, and mem_fail stops the search. */
+static void tc_grow(tc_ctx *c, tc_seg *g) {
+    uint64_t ns = g->size + g->size / 4;
+    uint64_t want = c->cap * (sizeof(uint32_t) + sizeof(act_t)) + (c->tsize + ns) * 8
+                    + (c->cur_cap + c->nxt_cap) * (uint64_t)S;
+    uint64_t *nt = want > c->mem_cap ? NULL : calloc(ns, 8);
+    if (!nt) {
+        c->mem_fail = 1;
+        if (want > c->mem_want) c->mem_want = want;
+        return;
+    }
+    for (uint64_t i = 0; i < g->size; i++)
+        if (g->t[i]) tc_place(nt, ns, g->t[i]);
+    free(g->t);
+    c->tsize += ns - g->size;
+    g->t = nt;
+    g->size = ns;
+}
+
 static inline void tc_insert(tc_ctx *c, const uint8_t *t, uint64_t h, uint32_t parent,
                              int64_t a) {
-    uint64_t mask = c->tsize - 1;
-    uint64_t pos = h >> c->tshift;
     uint64_t idx;
     if (c->compact) {
+        tc_seg *g = &c->seg[h >> 56];
+        uint64_t pos = tc_home(h, g->size);
         for (;;) {
-            uint64_t e = c->table[pos];
+            uint64_t e = g->t[pos];
             if (e == 0) break;
             if (e == h) return;
-            pos = (pos + 1) & mask;
+            if (++pos == g->size) pos = 0;
         }
         idx = c->n++;
         memcpy(c->nxt + (idx - c->level_end) * (uint64_t)S, t, S);
-        c->table[pos] = h;
+        g->t[pos] = h;
+        g->count++;
+        if (g->count * 4 > g->size * 3 && !c->mem_fail) tc_grow(c, g);
     } else {
+        uint64_t mask = c->tsize - 1;
+        uint64_t pos = h >> c->tshift;
         uint64_t tag = h << 32;
         for (;;) {
             uint64_t e = c->table[pos];
@@ -276,6 +325,7 @@ static uint64_t tc_bytes(const tc_ctx *c, uint64_t cap, uint64_t tsize, uint64_t
 static int tc_reserve(tc_ctx *c) {
     uint64_t need = c->n + (uint64_t)NACT;
     if (need > TC_MAX_STATES) return 4;
+    if (c->mem_fail) return 2;
     if (c->compact && c->n - c->level_end + (uint64_t)NACT > c->nxt_cap) {
         uint64_t nn = c->nxt_cap;
         while (nn < c->n - c->level_end + (uint64_t)NACT) nn *= 2;
@@ -305,7 +355,7 @@ static int tc_reserve(tc_ctx *c) {
         c->act = q;
         c->cap = ncap;
     }
-    if (need * 4 > c->tsize * 3) {
+    if (!c->compact && need * 4 > c->tsize * 3) {
         uint64_t nts = c->tsize;
         int nshift = c->tshift;
         while (need * 4 > nts * 3) { nts *= 2; nshift -= 1; }
@@ -314,16 +364,7 @@ static int tc_reserve(tc_ctx *c) {
         uint64_t *nt = calloc(nts, 8);
         if (!nt) { c->mem_want = want; return 2; }
         uint64_t mask = nts - 1;
-        if (c->compact) {
-            for (uint64_t i = 0; i < c->tsize; i++) {
-                uint64_t e = c->table[i];
-                if (!e) continue;
-                uint64_t pos = e >> nshift;
-                while (nt[pos]) pos = (pos + 1) & mask;
-                nt[pos] = e;
-            }
-        }
-        for (uint64_t i = 0; !c->compact && i < c->n; i++) {
+        for (uint64_t i = 0; i < c->n; i++) {
             uint64_t h = tc_hash(c->arena + i * (uint64_t)S);
             uint64_t pos = h >> nshift;
             while (nt[pos]) pos = (pos + 1) & mask;
@@ -345,20 +386,32 @@ void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags, int compac
     while (c->cap < 2 * (uint64_t)NACT) c->cap *= 2;
     c->tsize = 4 * c->cap;
     c->tshift = 64 - __builtin_ctzll(c->tsize);
+    int ok = 1;
     if (compact) {
         c->cur_cap = c->nxt_cap = c->cap;
         c->cur = malloc(c->cur_cap * (uint64_t)S);
         c->nxt = malloc(c->nxt_cap * (uint64_t)S);
+        /* a segment 3/4 full still has room for the successors of many states */
+        uint64_t size = 64;
+        while (size < 8 * (uint64_t)NACT) size *= 2;
+        c->tsize = TC_NSUB * size;
+        for (int k = 0; k < TC_NSUB; k++) {
+            c->seg[k].t = calloc(size, 8);
+            c->seg[k].size = size;
+            ok = ok && c->seg[k].t;
+        }
+        ok = ok && c->cur && c->nxt;
     } else {
         c->arena = malloc(c->cap * (uint64_t)S);
+        c->table = calloc(c->tsize, 8);
+        ok = c->arena && c->table;
     }
     c->parent = malloc(c->cap * sizeof(uint32_t));
     c->act = malloc(c->cap * sizeof(act_t));
-    c->table = calloc(c->tsize, 8);
     c->succ = malloc((uint64_t)NACT * S);
     c->succ_act = malloc((uint64_t)NACT * sizeof(int32_t));
-    if ((compact ? !c->cur || !c->nxt : !c->arena) || !c->parent || !c->act || !c->table
-        || !c->succ || !c->succ_act) {
+    if (!ok || !c->parent || !c->act || !c->succ || !c->succ_act) {
+        for (int k = 0; k < TC_NSUB; k++) free(c->seg[k].t);
         free(c->arena); free(c->cur); free(c->nxt); free(c->parent); free(c->act);
         free(c->table); free(c->succ); free(c->succ_act); free(c);
         return NULL;
@@ -372,6 +425,7 @@ void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags, int compac
 void tc_free(void *vc) {
     tc_ctx *c = vc;
     if (!c) return;
+    for (int k = 0; k < TC_NSUB; k++) free(c->seg[k].t);
     free(c->arena); free(c->cur); free(c->nxt); free(c->parent); free(c->act);
     free(c->table); free(c->succ); free(c->succ_act); free(c);
 }
@@ -387,6 +441,7 @@ int tc_add_initial(void *vc, const uint8_t *s) {
     int r = tc_reserve(c);
     if (r) return r;
     tc_insert(c, s, c->compact ? tc_fp(s) : tc_hash(s), TC_ROOT, 0);
+    if (c->mem_fail && !c->err.kind) return 2;
     return c->err.kind ? 3 : 0;
 }
 
@@ -416,8 +471,14 @@ int tc_run(void *vc, uint64_t budget, uint64_t max_states) {
         uint64_t hs[NACT];
         for (int64_t i = 0; i < k; i++) {
             const uint8_t *t = c->succ + (uint64_t)i * S;
-            hs[i] = c->compact ? tc_fp(t) : tc_hash(t);
-            __builtin_prefetch(&c->table[hs[i] >> c->tshift]);
+            if (c->compact) {
+                uint64_t h = hs[i] = tc_fp(t);
+                const tc_seg *g = &c->seg[h >> 56];
+                __builtin_prefetch(&g->t[tc_home(h, g->size)]);
+            } else {
+                hs[i] = tc_hash(t);
+                __builtin_prefetch(&c->table[hs[i] >> c->tshift]);
+            }
         }
         for (int64_t i = 0; !c->compact && i < k; i++) {
             uint64_t e = c->table[hs[i] >> c->tshift];
