@@ -30,6 +30,11 @@ with the bounds left, each reason saying so.  A `ReplayError` (a trace the seman
 and the model's own errors propagate.  An interrupt (``Bounds.interrupt``) stops the engine
 running as a bound does, and every run not yet started is ``unknown``, `NOT_STARTED`.
 
+``Options.compact`` (``check --compact``) runs the state properties with the engine's
+hash-compaction mode (`EngineInfo.compact`, the native engine's), without ``auto``'s race: a
+usage error (`compact_engine`) for an engine that has none; LTL properties and games are
+checked exactly, and so is a configuration the Python explorer takes over.
+
 A configuration's ``[[invariant]]`` formulas go to the engines that take them (``kind``),
 which check them first and assume only those they keep; the outcome lists those
 (``Outcome.invariants``) and the reason of every proof says which it used.

@@ -176,7 +176,8 @@ def test_cli_text_and_json(tmp_path: Path) -> None:
     text = CliRunner().invoke(main, args)
     assert text.exit_code == 0, text.output
     assert f"alternating-bit delivers-in-order: holds ({SAID}" in text.stdout
-    doc = CliRunner().invoke(main, [*args, "--format", "json"])
+    # two worker processes: the option travels with each configuration's task
+    doc = CliRunner().invoke(main, [*(a if a != "1" else "2" for a in args), "--format", "json"])
     assert doc.exit_code == 0, doc.output
     results = [r for g in json.loads(doc.stdout)["specs"] for r in g["results"]]
     for r in results:
