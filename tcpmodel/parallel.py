@@ -63,6 +63,7 @@ class Task:
     engine: str
     bounds: Bounds  # without the interrupt: each worker has its own
     only: frozenset[str] | None
+    compact: bool = False
 
 
 def check_all(
@@ -139,7 +140,14 @@ def _in_pool(
                         cfg,
                         pool.submit(
                             _work,
-                            Task(specs[k].file, cfg.variant, options.engine, bounds, options.only),
+                            Task(
+                                specs[k].file,
+                                cfg.variant,
+                                options.engine,
+                                bounds,
+                                options.only,
+                                options.compact,
+                            ),
                         ),
                     )
                     for k, cfg in pending
@@ -264,7 +272,8 @@ def _work(task: Task) -> list[Result] | None:
         w.told.put((_label, p))
 
     try:
-        return check_spec(one, Options(task.engine, bounds, task.only), tell if w.told else None)
+        options = Options(task.engine, bounds, task.only, task.compact)
+        return check_spec(one, options, tell if w.told else None)
     finally:
         if w.told is not None:
             w.told.put((label, None))

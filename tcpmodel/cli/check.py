@@ -12,7 +12,7 @@ import click
 
 from tcpmodel import interrupt, output, parallel, report
 from tcpmodel import proofs as proof_files
-from tcpmodel.check import Options
+from tcpmodel.check import Options, compact_engine
 from tcpmodel.cli.common import RegistryChoice, bounds, fail, load_all
 from tcpmodel.cli.out import write_out
 from tcpmodel.engines import registry
@@ -34,6 +34,12 @@ from tcpmodel.spec import Spec
     help="auto: native when gcc is installed, else explicit.",
 )
 @bounds("Stop after this many states.", "Seconds per exploration.")
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="Hash compaction (native engine): 64-bit fingerprints instead of states; "
+    "holds then comes with the probability that a state was omitted.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -78,6 +84,7 @@ def check(
     max_states: int | None,
     timeout: float | None,
     max_memory: int,
+    compact: bool,
     fmt: str,
     out: str,
     proofs_dir: str | None,
@@ -93,6 +100,11 @@ def check(
                 f"--proofs needs --engine {registry.one_of(provers)} (they prove), not {engine}"
             )
         )
+    if compact:
+        try:
+            compact_engine(engine)
+        except TcpModelError as e:
+            fail(e)
     progress = None if quiet else Display()
     results: list[Result] = []
     # From here on SIGINT and SIGTERM stop the run at its next safe point (specs interrupted
@@ -111,7 +123,7 @@ def check(
                     )
                 )
         bounds = Bounds(max_depth, max_states, timeout, max_memory, stop)
-        options = Options(engine, bounds, only)
+        options = Options(engine, bounds, only, compact)
         try:
             for s, got in parallel.check_all(specs, options, progress, jobs, ray=ray):
                 results += got
