@@ -69,6 +69,7 @@ class Job:
     engine: str
     bounds: Bounds  # without the interrupt: each task has its own
     only: frozenset[str] | None
+    compact: bool = False  # hash compaction (`tcpmodel.check.Options.compact`)
 
 
 def import_ray(address: str) -> ModuleType:
@@ -196,7 +197,15 @@ def _on_cluster(
             waiting = []
         while free and waiting:
             ((k, variant), cfg), actor = waiting.pop(0), free.pop()
-            job = Job(specs[k].file, texts[k], variant, options.engine, bounds, options.only)
+            job = Job(
+                specs[k].file,
+                texts[k],
+                variant,
+                options.engine,
+                bounds,
+                options.only,
+                options.compact,
+            )
             running[actor.run.remote(job)] = ((k, variant), cfg, actor)
         ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
         for ref in ready:
@@ -312,7 +321,7 @@ class Checker:
 
         try:
             bounds = dataclasses.replace(job.bounds, interrupt=stop)
-            return check_spec(one, Options(job.engine, bounds, job.only), tell)
+            return check_spec(one, Options(job.engine, bounds, job.only, job.compact), tell)
         finally:
             with self.lock:
                 self.current = None
