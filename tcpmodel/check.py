@@ -98,6 +98,7 @@ def with_spec_bounds(given: Bounds, own: Bounds) -> Bounds:
         given.timeout or own.timeout,
         given.max_memory_mb or own.max_memory_mb,
         given.interrupt,
+        given.por,
     )
 
 
@@ -213,7 +214,7 @@ def _run_safety(run: _Run, safety: Sequence[Property], decided: _Decided) -> Non
         got, stats, used = race.explore(
             cfg.system,
             safety,
-            b,
+            dataclasses.replace(b, por=False),  # the stand-in explores what native explores
             run.progress,
             run.compiled,
             e.run,

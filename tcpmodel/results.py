@@ -71,6 +71,9 @@ class Stats:
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
     complete: bool = False
+    # Partial-order reduction, where the search tried it: (states expanded, of which reduced
+    # to an ample set).  ``None``: every state was expanded in full.
+    por: tuple[int, int] | None = None
 
     @property
     def states_per_second(self) -> float:
@@ -85,7 +88,13 @@ class Stats:
             "states_per_second": round(self.states_per_second, 1),
             "peak_memory_mb": round(self.peak_memory_mb, 1),
             "complete": self.complete,
+            **self._por_json(),
         }
+
+    def _por_json(self) -> dict[str, object]:
+        if self.por is None:
+            return {}
+        return {"por": {"expanded": self.por[0], "reduced": self.por[1]}}
 
 
 @dataclass(frozen=True, slots=True)
