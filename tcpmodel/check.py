@@ -119,6 +119,7 @@ def with_spec_bounds(given: Bounds, own: Bounds) -> Bounds:
         given.timeout or own.timeout,
         given.max_memory_mb or own.max_memory_mb,
         given.interrupt,
+        given.por,
     )
 
 
@@ -239,7 +240,7 @@ def _run_safety(run: _Run, safety: Sequence[Property], decided: _Decided) -> Non
         got, stats, used = race.explore(
             cfg.system,
             safety,
-            b,
+            dataclasses.replace(b, por=False),  # the stand-in explores what native explores
             run.progress,
             run.compiled,
             e.run,

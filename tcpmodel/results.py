@@ -75,6 +75,9 @@ class Stats:
     peak_memory_mb: float = 0.0
     complete: bool = False
     omission_probability: float | None = None
+    # Partial-order reduction, where the search tried it: (states expanded, of which reduced
+    # to an ample set).  ``None``: every state was expanded in full.
+    por: tuple[int, int] | None = None
 
     @property
     def states_per_second(self) -> float:
@@ -90,7 +93,13 @@ class Stats:
             "peak_memory_mb": round(self.peak_memory_mb, 1),
             "complete": self.complete,
             "omission_probability": self.omission_probability,
+            **self._por_json(),
         }
+
+    def _por_json(self) -> dict[str, object]:
+        if self.por is None:
+            return {}
+        return {"por": {"expanded": self.por[0], "reduced": self.por[1]}}
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ early once every property is decided.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel.compile import Compiled, StateCodec
-from tcpmodel.kernel.expr import not_
+from tcpmodel.kernel.expr import Expr, not_
+from tcpmodel.kernel.por import Reducer, independence
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import show
 from tcpmodel.results import Outcome, Stats, Step, Trace
@@ -43,6 +45,8 @@ class Bounds:
     timeout: float | None = None
     max_memory_mb: float | None = None
     interrupt: Interrupt | None = field(default=None, compare=False)
+    # A search option, not a limit: partial-order reduction in `explore` (`tcpmodel.kernel.por`).
+    por: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,8 @@ def explore(
     stop = ""
     step = c.step
     last_report = start
+    reduce = _reducer(c, preds) if bounds.por and properties else None
+    expanded = reduced = 0
     while frontier and (undecided or not properties):
         if bounds.max_depth is not None and depth >= bounds.max_depth:
             stop = f"depth bound {bounds.max_depth} reached with {len(frontier)} states unexpanded"
@@ -130,6 +136,27 @@ def explore(
         nxt: list[bytes] = []
         push = nxt.append
         for k, s in enumerate(frontier):
+            if reduce is not None:
+                expanded += 1
+                labelled = c.successors(s)
+                en = 0
+                for a, _ in labelled:
+                    en |= 1 << a
+                amp = reduce.ample(s, en)
+                succ = [t for a, t in labelled if amp >> a & 1]
+                # C3: a reduced expansion only if every ample successor is new
+                if amp == en or any(t in seen for t in succ):
+                    succ = [t for _, t in labelled]
+                else:
+                    reduced += 1
+                transitions += len(succ)
+                for t in succ:
+                    if t not in seen:
+                        seen.add(t)
+                        push(t)
+                if expanded == POR_TRIAL and not reduced:
+                    reduce = None  # nothing reducible so far: stop paying for the analysis
+                continue
             transitions += step(s, seen, push)
             if k & 1023 == 1023:
                 now = time.monotonic()
@@ -163,11 +190,25 @@ def explore(
         seconds=seconds,
         peak_memory_mb=peak,
         complete=complete,
+        por=None if not (bounds.por and properties) else (expanded, reduced),
     )
     if progress is not None and seconds >= 1.0:
         progress(Progress(len(seen), stats.depth, 0, seconds))
     found = {i: _trace(c, levels, s, d) for i, (s, d) in hits.items()}
     return verdicts(properties, found, complete, stop), stats
+
+
+POR_TRIAL = 10_000
+"""Expansions after which a search that reduced none turns partial-order reduction off."""
+
+
+def _reducer(c: Compiled, preds: Sequence[Expr]) -> Reducer | None:
+    """The ample-set computer of ``c`` for properties reading ``preds``, or ``None`` when no
+    two actions are independent (nothing could be reduced)."""
+    ind = independence(c.system, preds)
+    if not ind.independent_pairs:
+        return None
+    return Reducer(ind, c.flags(list(ind.conjuncts)))
 
 
 def verdicts(
@@ -209,7 +250,7 @@ def remaining(bounds: Bounds, states: int, seconds: float) -> Bounds | None:
     timeout = None if bounds.timeout is None else bounds.timeout - seconds
     if (max_states is not None and max_states <= 0) or (timeout is not None and timeout <= 0):
         return None
-    return Bounds(bounds.max_depth, max_states, timeout, bounds.max_memory_mb, bounds.interrupt)
+    return dataclasses.replace(bounds, max_states=max_states, timeout=timeout)
 
 
 def _limit(bounds: Bounds, states: int, seconds: float, depth: int) -> str:
