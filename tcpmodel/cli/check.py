@@ -35,6 +35,13 @@ from tcpmodel.spec import Spec
 )
 @bounds("Stop after this many states.", "Seconds per exploration.")
 @click.option(
+    "--por/--no-por",
+    default=True,
+    show_default=True,
+    help="Partial-order reduction in the explicit explorer's state-property searches "
+    "(verdicts unchanged; fewer states where actions are independent).",
+)
+@click.option(
     "--compact",
     is_flag=True,
     help="Hash compaction (native engine): 64-bit fingerprints instead of states; "
@@ -84,6 +91,7 @@ def check(
     max_states: int | None,
     timeout: float | None,
     max_memory: int,
+    por: bool,
     compact: bool,
     fmt: str,
     out: str,
@@ -122,7 +130,7 @@ def check(
                         f"known: {', '.join(sorted(known))}"
                     )
                 )
-        bounds = Bounds(max_depth, max_states, timeout, max_memory, stop)
+        bounds = Bounds(max_depth, max_states, timeout, max_memory, stop, por)
         options = Options(engine, bounds, only, compact)
         try:
             for s, got in parallel.check_all(specs, options, progress, jobs, ray=ray):
