@@ -86,7 +86,9 @@ Closure = tuple[
 Found = list[tuple[int, Node, int, Key, Link]]
 Partial = list[tuple[int, tuple[Node, int, bytes, list[Seen]]]]
 T = TypeVar("T")
-MEMO = 4096  # search steps remembered per Searcher (each up to a closure of model states)
+# Search steps remembered per Searcher, counted in the nodes, links and matches they hold (a
+# bound on memory: a closure may hold up to ``max_nodes`` nodes).
+MEMO = 500_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ class Searcher:
         # Search steps by their inputs (see `search`), trace steps, witnesses replayed.
         self.closures: dict[Any, Closure] = {}
         self.matches: dict[Any, tuple[Found, Partial]] = {}
+        self.memo_size = 0  # the weight `closures` and `matches` hold (see `remember`)
         self._steps: dict[tuple[bytes, int | None], Step] = {}
         self._initial: list[bytes] | None = None
         self.replayed: set[tuple[tuple[bytes, int | None], ...]] = set()
@@ -177,12 +180,16 @@ class Searcher:
         bits = getattr(seq_t, "bits", 32)
         self.mask = (1 << int(bits)) - 1
 
-    def remember(self, memo: dict[Any, T], key: Any, value: T) -> T:
-        """``memo[key] = value``, the memo emptied first when full (a bound on memory for a
-        capture of many different connections)."""
-        if len(memo) >= MEMO:
-            memo.clear()
+    def remember(self, memo: dict[Any, T], key: Any, value: T, weight: int) -> T:
+        """``memo[key] = value`` (``memo``: `closures` or `matches`), both memos emptied
+        first when the ``weight`` of ``value`` (nodes, links, matches) would take what they
+        hold past `MEMO`: a bound on memory for a capture of many different connections."""
+        if self.memo_size + weight > MEMO:
+            self.closures.clear()
+            self.matches.clear()
+            self.memo_size = 0
         memo[key] = value
+        self.memo_size += weight
         return value
 
     def step(self, s: bytes, ai: int | None) -> Step:
@@ -393,7 +400,8 @@ def search(
             # The parent links the closure adds: starts keep the step that matched them.
             links = {k: v for k, v in local.items() if k[1] not in starts}
             width = max((len(outs) for _, _, ob in closure for _, _, outs in ob), default=0)
-            got = sr.remember(sr.closures, ckey, (closure, hit, links, width))
+            weight = len(closure) + len(links)
+            got = sr.remember(sr.closures, ckey, (closure, hit, links, width), weight)
         closure, hit, links, width = got
         parent.update(links)
         nodes += len(closure)
@@ -404,7 +412,8 @@ def search(
         mkey = (ckey, tuple(shape[i : i + width]))
         matched = sr.matches.get(mkey)
         if matched is None:
-            matched = sr.remember(sr.matches, mkey, _matches(sr, obs, i, closure, host, incs))
+            matched = _matches(sr, obs, i, closure, host, incs)
+            sr.remember(sr.matches, mkey, matched, 1 + len(matched[0]) + len(matched[1]))
         found, partials = matched
         buckets = {j: frontier.setdefault(j, {}) for j in {f[0] for f in found}}
         for j, nxt, used, pkey, link in found:
