@@ -83,6 +83,17 @@ def test_deadlock_makes_every_guard_writer_visible_and_nothing_reduces() -> None
     assert st_.por is not None and st_.por[1] == 0
 
 
+def test_bounds_stop_a_reduced_search_within_a_level() -> None:
+    """The state bound is checked every 1,024 expansions with the reduction on as without:
+    16 one-step counters (level 4 holds 1,820 states, level 5 4,368), nothing reducible (the
+    deadlock property reads every guard), a bound of 2,600 states, passed only while level 4
+    is expanded: the search stops within it, not at its end (6,885 states)."""
+    s = counters(16, 1)
+    out, st_ = explore(s, props(s, "always(not deadlock)"), Bounds(max_states=2600, por=True))
+    assert out["p0"].verdict == "unknown" and "state bound 2600" in out["p0"].reason
+    assert st_.states < 6000, st_.states
+
+
 def test_a_model_without_independence_is_explored_in_full() -> None:
     s = MODELS["mutex"].build({"algorithm": "peterson"})
     ps = props(s, "always(not (p0.pc == CRIT and p1.pc == CRIT))")

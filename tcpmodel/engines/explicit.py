@@ -136,7 +136,9 @@ def explore(
         nxt: list[bytes] = []
         push = nxt.append
         for k, s in enumerate(frontier):
-            if reduce is not None:
+            if reduce is None:
+                transitions += step(s, seen, push)
+            else:
                 expanded += 1
                 labelled = c.successors(s)
                 en = 0
@@ -156,8 +158,6 @@ def explore(
                         push(t)
                 if expanded == POR_TRIAL and not reduced:
                     reduce = None  # nothing reducible so far: stop paying for the analysis
-                continue
-            transitions += step(s, seen, push)
             if k & 1023 == 1023:
                 now = time.monotonic()
                 stop = _limit(bounds, len(seen), now - start, depth + 1)
