@@ -47,10 +47,10 @@ from typing import Any
 
 from tcpmodel.check import NOT_STARTED, Options, check_spec, selected
 from tcpmodel.engines.explicit import Bounds, Progress
-from tcpmodel.engines.registry import resolve
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.interrupt import Interrupt
-from tcpmodel.results import Result, Stats
+from tcpmodel.parallel import unknown_results
+from tcpmodel.results import Result
 from tcpmodel.spec import Configuration, Spec, loads
 
 ProgressTo = Callable[[str, Progress | None], None]
@@ -193,7 +193,7 @@ def _on_cluster(
             for _key, _cfg, actor in running.values():
                 actor.stop.remote()
             for (k, variant), cfg in waiting:
-                got[(k, variant)] = _unknown(specs[k], cfg, options, NOT_STARTED)
+                got[(k, variant)] = unknown_results(specs[k], cfg, options, NOT_STARTED)
             waiting = []
         while free and waiting:
             ((k, variant), cfg), actor = waiting.pop(0), free.pop()
@@ -214,7 +214,9 @@ def _on_cluster(
             if isinstance(done, str):  # its actor is gone: a new one takes its place
                 actor = checker.remote(hub)
             if done is None or isinstance(done, str):
-                done = _unknown(specs[k], cfg, options, NOT_STARTED if done is None else done)
+                done = unknown_results(
+                    specs[k], cfg, options, NOT_STARTED if done is None else done
+                )
             got[(k, variant)] = done
             free.append(actor)
         tell()
@@ -245,24 +247,6 @@ def _gather(ray: ModuleType, ref: Any, late: bool) -> list[Result] | str | None:
             return LATE
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         return f"the Ray worker died ({first})"
-
-
-def _unknown(spec: Spec, cfg: Configuration, options: Options, reason: str) -> list[Result]:
-    return [
-        Result(
-            spec=spec.name,
-            file=spec.file,
-            variant=cfg.variant,
-            prop=cfg.checks[i].prop.name,
-            formula=cfg.checks[i].prop.formula,
-            expect=cfg.checks[i].expect,
-            verdict="unknown",
-            engine=resolve(options.engine),
-            stats=Stats(),
-            reason=reason,
-        )
-        for i in selected(cfg, options.only)
-    ]
 
 
 class Hub:

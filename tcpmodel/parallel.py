@@ -159,7 +159,7 @@ def _in_pool(
                         try:
                             done = f.result()
                             if done is None:  # the stop came first: no engine was run
-                                done = _unknown(specs[k], cfg, options, NOT_STARTED)
+                                done = unknown_results(specs[k], cfg, options, NOT_STARTED)
                             got[(k, cfg.variant)] = done
                         except BrokenProcessPool as e:
                             # The worker of this task, or of one running beside it, died:
@@ -169,7 +169,7 @@ def _in_pool(
                                 why = f"the worker process died ({broken})"
                                 if stop is not None and stop.requested:
                                     why = f"interrupted: {why}"
-                                got[(k, cfg.variant)] = _unknown(specs[k], cfg, options, why)
+                                got[(k, cfg.variant)] = unknown_results(specs[k], cfg, options, why)
                             else:
                                 pending.append((k, cfg))
                 except BaseException:
@@ -177,7 +177,7 @@ def _in_pool(
                     raise
             if stop is not None and stop.requested:
                 for k, cfg in pending:
-                    got[(k, cfg.variant)] = _unknown(specs[k], cfg, options, NOT_STARTED)
+                    got[(k, cfg.variant)] = unknown_results(specs[k], cfg, options, NOT_STARTED)
                 pending = []
     finally:
         relay.close()
@@ -188,7 +188,9 @@ def _in_pool(
         yield s, [r for cfg in s.configurations for r in got.get((k, cfg.variant), [])]
 
 
-def _unknown(spec: Spec, cfg: Configuration, options: Options, reason: str) -> list[Result]:
+def unknown_results(spec: Spec, cfg: Configuration, options: Options, reason: str) -> list[Result]:
+    """``unknown`` with ``reason`` for each selected property of ``cfg`` (a configuration
+    that was not checked, or whose check was lost)."""
     return [
         Result(
             spec=spec.name,
