@@ -156,9 +156,14 @@ class Searcher:
                     fields.append((lay.offsets[i] - start, lay.widths[i]))
                 out.append((start, stop, fields))
             self.slots[end] = out
-        # Per channel: each slot's bytes and the offset of its ``present`` flag.
+        # Per channel: each slot's bytes and the offset of its ``present`` flag; the span of
+        # bytes that holds every slot.
         self._present = {
             end: [(a, b, a + f[0][0]) for a, b, f in out] for end, out in self.slots.items()
+        }
+        self._span = {
+            end: (min(a for a, _, _ in out), max(b for _, b, _ in out))
+            for end, out in self.slots.items()
         }
         # Successors by state: the connections of a capture share one compiled configuration
         # and pass through mostly the same model states (their numbers are relative to fixed
@@ -304,12 +309,14 @@ class Searcher:
         if act.recv and act.slot >= 0:
             a, b, _ = self.slots[PEER[host]][act.slot]
             out.append(("in", self.decode(s[a:b], PEER[host])))
-        before = self.segs(s, host) if sent is None else list(sent)
-        for sb in self.segs(t, host):
-            if sb in before:
-                before.remove(sb)
-            else:
-                out.append(("out", self.decode(sb, host)))
+        a, b = self._span[host]
+        if s[a:b] != t[a:b]:  # else the host's channel holds the same segments: none sent
+            before = self.segs(s, host) if sent is None else list(sent)
+            for sb in self.segs(t, host):
+                if sb in before:
+                    before.remove(sb)
+                else:
+                    out.append(("out", self.decode(sb, host)))
         if self.lost is not None:
             o = self.c.layout.offsets[self.lost]
             if t[o] > s[o] and not act.recv:
