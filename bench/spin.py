@@ -117,7 +117,7 @@ def native_worker(model: str, params: Params) -> Figures:
     It runs `tcpmodel.engines.native.explore`'s two steps itself, to read the size of the C
     tables (arena, parent and action arrays, hash table) before they are freed."""
     from tcpmodel.engines import native
-    from tcpmodel.engines.explicit import Bounds
+    from tcpmodel.engines.search import Bounds
     from tcpmodel.formula import Property
     from tcpmodel.kernel.cgen import Native
     from tcpmodel.kernel.compile import layout_of

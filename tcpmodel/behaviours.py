@@ -36,7 +36,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tcpmodel.engines import registry
-from tcpmodel.engines.explicit import Bounds, ProgressFn, explore, trace_step
+from tcpmodel.engines.explicit import explore
+from tcpmodel.engines.search import Bounds, ProgressFn, trace_step
 from tcpmodel.errors import UsageError
 from tcpmodel.formula import Property
 from tcpmodel.kernel import expr as E

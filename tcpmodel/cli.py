@@ -23,7 +23,7 @@ from tcpmodel import behaviours, interrupt, output, parallel, report
 from tcpmodel import proofs as proof_files
 from tcpmodel.check import Options, check_spec
 from tcpmodel.engines import registry
-from tcpmodel.engines.explicit import Bounds, default_jobs
+from tcpmodel.engines.search import Bounds, default_jobs
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.files import write_atomic
 from tcpmodel.models import MODELS

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from tcpmodel.engines import explicit, native
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import ModelError, UsageError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel import cgen

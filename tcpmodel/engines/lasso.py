@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 import z3
 
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, rss_mb
 from tcpmodel.engines.liveness import check_lasso
+from tcpmodel.engines.search import Bounds, Progress, ProgressFn, rss_mb
 from tcpmodel.engines.symbolic import Budget, Encoding, Stopped, Unrolling
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled

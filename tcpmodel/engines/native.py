@@ -23,11 +23,14 @@ import shutil
 import time
 from collections.abc import Sequence
 
-from tcpmodel.engines.explicit import (
+from tcpmodel.engines.search import (
+    NO_BOUNDS,
     Bounds,
     Progress,
     ProgressFn,
-    _limit,
+    bad_of,
+    exhaustive,
+    limit,
     memory_stop,
     rss_mb,
     trace_step,
@@ -47,11 +50,9 @@ from tcpmodel.kernel.cgen import (
     flags_source,
 )
 from tcpmodel.kernel.compile import Compiled
-from tcpmodel.kernel.expr import Expr, not_
 from tcpmodel.kernel.system import System
 from tcpmodel.results import Outcome, Stats, Trace
 
-_NO_BOUNDS = Bounds()
 _TARGET_CHUNK_S = 0.05
 _NO_LIMIT = 2**64 - 1
 
@@ -95,22 +96,16 @@ def compiler_available() -> bool:
     return shutil.which("gcc") is not None
 
 
-def _predicates(properties: Sequence[Property]) -> list[Expr]:
-    """What the C code tests on each new state: a violation of ``always``, a witness of
-    ``reachable``."""
-    return [not_(p.predicate) if p.kind == "always" else p.predicate for p in properties]
-
-
 def sources(system: System, properties: Sequence[Property]) -> list[str]:
     """The C sources `explore` compiles for ``properties`` on ``system`` (the successor
     function and the predicates); a `NativeError` where the engine cannot take them."""
-    return [c_source(system), flags_source(system, _predicates(properties))]
+    return [c_source(system), flags_source(system, [bad_of(p) for p in properties])]
 
 
 def explore(
     system: System,
     properties: Sequence[Property],
-    bounds: Bounds = _NO_BOUNDS,
+    bounds: Bounds = NO_BOUNDS,
     progress: ProgressFn | None = None,
     compiled: Compiled | None = None,
 ) -> tuple[dict[str, Outcome], Stats]:
@@ -119,7 +114,7 @@ def explore(
     ``compiled`` is accepted for symmetry with the Python engine and not needed.
     """
     del compiled
-    preds = _predicates(properties)
+    preds = [bad_of(p) for p in properties]
     native = Native(system)
     flags = native.flags(preds)
     start = time.monotonic()
@@ -182,7 +177,7 @@ def _run(
             dt = now - t0
             budget = max(1024, min(1 << 24, int(budget * _TARGET_CHUNK_S / max(dt, 1e-4))))
             info = search.info()
-            stop = _limit(bounds, info[0], now - start, depth + 1)
+            stop = limit(bounds, info[0], now - start, depth + 1)
             mem = rss_mb()
             peak = max(peak, mem)
             stop = stop or memory_stop(bounds, mem)
@@ -199,7 +194,7 @@ def _run(
         if stop:
             break
         now = time.monotonic()
-        stop = _limit(bounds, info[0], now - start, depth)
+        stop = limit(bounds, info[0], now - start, depth)
         if stop:
             break
         if progress is not None and now - last_report >= 1.0:
@@ -228,7 +223,7 @@ def _run(
         for i in range(len(properties))
         if not undecided >> i & 1
     }
-    return verdicts(properties, found, complete, stop), stats
+    return verdicts(properties, found, exhaustive(properties, complete), stop), stats
 
 
 def _memory_stop(search: _Search, bounds: Bounds) -> str:

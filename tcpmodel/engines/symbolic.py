@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import z3
 
-from tcpmodel.engines.explicit import Bounds, trace_step
+from tcpmodel.engines.search import trace_step
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel import smt
@@ -52,7 +52,6 @@ from tcpmodel.kernel.types import IntType, VarType, sort_of
 from tcpmodel.results import Outcome, Trace
 
 DEFAULT_MAX_DEPTH = 50
-NO_BOUNDS = Bounds()
 
 
 class Stopped(Exception):

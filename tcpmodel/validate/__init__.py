@@ -223,7 +223,7 @@ def _conforms(
 
 
 def _trace(sr: Searcher, o: Outcome) -> Trace:
-    from tcpmodel.engines.explicit import trace_step
+    from tcpmodel.engines.search import trace_step
 
     return Trace(tuple(trace_step(sr.c, s, ai) for s, ai in o.path))
 
