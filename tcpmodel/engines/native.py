@@ -46,6 +46,7 @@ from tcpmodel.kernel.cgen import (
     TC_MEM,
     Flags,
     Native,
+    SearchInfo,
     c_source,
     flags_source,
 )
@@ -67,21 +68,21 @@ class _Search:
         self.ctx = self.lib.tc_new(undecided, mem_cap, flags.address)
         if not self.ctx:
             raise NativeError("the native engine could not allocate its tables; use less memory")
-        self._info = (ctypes.c_int64 * 12)()
+        self._info = (ctypes.c_int64 * len(SearchInfo._fields))()
 
     def close(self) -> None:
         if self.ctx:
             self.lib.tc_free(self.ctx)
             self.ctx = None
 
-    def info(self) -> list[int]:
+    def info(self) -> SearchInfo:
         self.lib.tc_info(self.ctx, self._info)
-        return list(self._info)
+        return SearchInfo._make(self._info)
 
     def check_error(self) -> None:
         i = self.info()
-        if i[8]:
-            self.native.raise_error(i[8], i[9], i[10], i[11])
+        if i.err_kind:
+            self.native.raise_error(i.err_kind, i.err_action, i.err_var, i.err_value)
 
     def state(self, idx: int) -> tuple[bytes, int | None, int]:
         buf = ctypes.create_string_buffer(self.native.size)
@@ -143,16 +144,16 @@ def _run(
     lib, ctx = search.lib, search.ctx
     stop = ""
     for s in search.native.initial():
-        r = lib.tc_add_initial(ctx, search.native._padded(s))
+        r = lib.tc_add_initial(ctx, search.native.padded(s))
         if r == TC_ERROR:
             search.check_error()
         if r != 0:
             stop = _memory_stop(search, bounds)
             break
     info = search.info()
-    level_bounds = [0, info[0]]  # level d holds states level_bounds[d] .. level_bounds[d+1] - 1
-    undecided = info[5]
-    frontier = info[0]
+    level_bounds = [0, info.states]  # level d holds states level_bounds[d] .. level_bounds[d+1] - 1
+    undecided = info.undecided
+    frontier = info.states
     depth = 0
     budget = 4096
     max_states = _NO_LIMIT if bounds.max_states is None else bounds.max_states
@@ -177,31 +178,33 @@ def _run(
             dt = now - t0
             budget = max(1024, min(1 << 24, int(budget * _TARGET_CHUNK_S / max(dt, 1e-4))))
             info = search.info()
-            stop = limit(bounds, info[0], now - start, depth + 1)
+            stop = limit(bounds, info.states, now - start, depth + 1)
             mem = rss_mb()
             peak = max(peak, mem)
             stop = stop or memory_stop(bounds, mem)
             if progress is not None and now - last_report >= 1.0:
                 last_report = now
-                progress(Progress(info[0], depth + 1, info[4] - info[2], now - start))
+                progress(
+                    Progress(info.states, depth + 1, info.level_end - info.next_state, now - start)
+                )
             if stop:
                 break
         info = search.info()
-        level_bounds.append(info[0])
-        frontier = info[0] - level_bounds[-2]
-        undecided = info[5]
+        level_bounds.append(info.states)
+        frontier = info.states - level_bounds[-2]
+        undecided = info.undecided
         depth += 1
         if stop:
             break
         now = time.monotonic()
-        stop = limit(bounds, info[0], now - start, depth)
+        stop = limit(bounds, info.states, now - start, depth)
         if stop:
             break
         if progress is not None and now - last_report >= 1.0:
             last_report = now
-            progress(Progress(info[0], depth, frontier, now - start))
+            progress(Progress(info.states, depth, frontier, now - start))
     info = search.info()
-    undecided = info[5]
+    undecided = info.undecided
     complete = not frontier and not stop
     if frontier and not undecided:
         stop = ""  # decided early: not a bound
@@ -209,15 +212,15 @@ def _run(
     peak = max(peak, rss_mb())
     levels = [level_bounds[d + 1] - level_bounds[d] for d in range(len(level_bounds) - 1)]
     stats = Stats(
-        states=info[0],
-        transitions=info[1],
+        states=info.states,
+        transitions=info.transitions,
         depth=max((d for d, n in enumerate(levels) if n), default=0),
         seconds=seconds,
         peak_memory_mb=peak,
         complete=complete,
     )
     if progress is not None and seconds >= 1.0:
-        progress(Progress(info[0], stats.depth, 0, seconds))
+        progress(Progress(info.states, stats.depth, 0, seconds))
     found = {
         i: _trace(search, system, int(lib.tc_hit(ctx, i)))
         for i in range(len(properties))
@@ -228,9 +231,9 @@ def _run(
 
 def _memory_stop(search: _Search, bounds: Bounds) -> str:
     info = search.info()
-    if info[0] >= 2**32 - 2 - len(search.native.system.actions):
+    if info.states >= 2**32 - 2 - len(search.native.system.actions):
         return "the native engine's limit of 2**32 states reached"
-    want = rss_mb() + max(0, info[7] - info[6]) / 2**20
+    want = rss_mb() + max(0, info.mem_want - info.table_bytes) / 2**20
     if bounds.max_memory_mb is not None:
         return f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({want:.0f} MiB)"
     return f"out of memory: the native engine could not grow its tables to {want:.0f} MiB"
