@@ -353,7 +353,7 @@ def _with_step(system: System, c: Compiled, trace: Trace, b: Behaviour) -> Trace
             i = system.index[var]
             if vtype.values[int(c.decode(t)[i])] != b.dst:
                 continue
-        out = Trace((*trace.steps, trace_step(c, t, ai)))
+        out = Trace((*trace.steps, trace_step(c, t, ai)), model=trace.model)
         replay(system, out, c)
         return out
     raise AssertionError(f"no step {b} from the state its predicate holds in")

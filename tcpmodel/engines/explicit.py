@@ -142,4 +142,5 @@ def _trace(c: Compiled, levels: list[list[bytes]], target: bytes, depth: int) ->
     acts.reverse()
     # acts[k] led from path[k] to path[k+1]; a step records the action that led to it.
     labels: list[int | None] = [None, *acts[:-1]]
-    return Trace(tuple(trace_step(c, s, a) for s, a in zip(path, labels, strict=True)))
+    steps = tuple(trace_step(c, s, a) for s, a in zip(path, labels, strict=True))
+    return Trace(steps, model=c.system.name)

@@ -124,7 +124,7 @@ def _find(
         if result == z3.sat:
             m = solver.model()
             trace = path.decode(m, k, c)
-            trace = Trace(trace.steps, loop)
+            trace = Trace(trace.steps, loop, trace.model)
             replay(system, trace, c)
             check_lasso(c, p, fair, trace)
         solver.pop()

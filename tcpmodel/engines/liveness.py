@@ -440,7 +440,7 @@ def _lasso(
         if i <= loop:
             new_loop = len(shown)
         shown.append(trace_step(c, g.states[nodes[k][0]], None if ai < 0 else ai))
-    trace = Trace(tuple(shown), new_loop)
+    trace = Trace(tuple(shown), new_loop, c.system.name)
     check_lasso(c, p, fair, trace)  # the same check as every other engine's lassos
     return trace
 

@@ -248,4 +248,4 @@ def _trace(search: _Search, system: System, idx: int) -> Trace:
         path.append((s, None if parent is None else action))
         cur = parent
     path.reverse()
-    return Trace(tuple(trace_step(search.native, s, a) for s, a in path))
+    return Trace(tuple(trace_step(search.native, s, a) for s, a in path), model=system.name)

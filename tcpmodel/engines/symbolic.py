@@ -349,7 +349,7 @@ class Unrolling:
             trace_step(c, c.encode(self.values(m, j)), None if j == 0 else self.action(m, j - 1))
             for j in range(k + 1)
         ]
-        return Trace(tuple(steps))
+        return Trace(tuple(steps), model=c.system.name)
 
 
 def safety_only(

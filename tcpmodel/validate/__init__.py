@@ -225,7 +225,7 @@ def _conforms(
 def _trace(sr: Searcher, o: Outcome) -> Trace:
     from tcpmodel.engines.search import trace_step
 
-    return Trace(tuple(trace_step(sr.c, s, ai) for s, ai in o.path))
+    return Trace(tuple(trace_step(sr.c, s, ai) for s, ai in o.path), model=sr.c.system.name)
 
 
 def exit_code(verdicts: Sequence[Verdict]) -> int:
