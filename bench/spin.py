@@ -136,7 +136,7 @@ def native_worker(model: str, params: Params) -> Figures:
             start, cpu = time.perf_counter(), time.process_time()
             _, stats = native._run(search, system, [prop], Bounds(), None, start, 0.0)
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-            table_bytes = search.info()[6]
+            table_bytes = search.info().table_bytes
         finally:
             search.close()
     assert stats.complete

@@ -9,14 +9,16 @@ Usage::
 Reads the capture, validates every connection with the Linux profile (one trace-guided search
 per connection; the model is compiled once, as its configuration repeats) and prints the
 segments validated per second: all TCP segments of the capture over the wall-clock time of
-reading, abstracting, searching and replaying every witness.  The compile time of the model
-is reported apart (it is paid once per configuration, not per segment).
+reading, abstracting, searching and replaying every distinct witness.  The compile time of
+the model is reported apart (it is paid once per configuration, not per segment), and so is
+the machine's load average (the clock is wall time: other work on the cores slows it).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import sys
 import time
@@ -26,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tcpmodel.files import write_atomic  # noqa: E402
 from tcpmodel.validate import Models, Verdict, _validate  # noqa: E402
 from tcpmodel.validate.abstract import abstract, half_close, parameters  # noqa: E402
 from tcpmodel.validate.capture import connections, read  # noqa: E402
@@ -54,9 +57,13 @@ def main() -> int:
     models.get(params)
     compile_s = time.perf_counter() - t1
     read_s = t1 - t0
+    load = os.getloadavg()[0]
     t2 = time.perf_counter()
+    c2 = time.process_time()
     verdicts: list[Verdict] = [_validate(str(args.capture), c, "linux", {}, models) for c in conns]
     search_s = time.perf_counter() - t2
+    cpu_s = time.process_time() - c2
+    load = max(load, os.getloadavg()[0])
     segments = sum(len(c.packets) for c in conns)
     total = read_s + search_s
     counts = Counter(v.verdict for v in verdicts)
@@ -64,23 +71,25 @@ def main() -> int:
     print(
         f"{args.capture.name}: {len(conns)} connections, {segments:,} segments: "
         f"{dict(counts)}; read {read_s:.2f} s, compile {compile_s:.2f} s (once), "
-        f"validate {search_s:.2f} s: {rate:,.0f} segments/s"
+        f"validate {search_s:.2f} s ({cpu_s:.2f} s CPU): {rate:,.0f} segments/s; "
+        f"load average {load:.1f}"
     )
     if not args.no_append:
         stamp = datetime.date.today().isoformat()
-        DOC.write_text(
+        write_atomic(
+            DOC,
             DOC.read_text().rstrip("\n")
             + f"\n\n### tcpmodel validate ({stamp})\n\n"
             + "`python bench/validate.py`: every connection of `tests/captures/many.pcap` "
             + "(1,000 request/response connections captured from real Linux TCP) validated "
-            + "with `--profile linux`, one trace-guided search per connection, each witness "
-            + f"replayed. {platform.machine()}, Python {platform.python_version()}, "
-            + "2 cores shared with other work.\n\n"
+            + "with `--profile linux`, one trace-guided search per connection, each distinct "
+            + f"witness replayed. {platform.machine()}, Python {platform.python_version()}, "
+            + f"2 cores shared with other work (1-minute load average {load:.1f}).\n\n"
             + "| connections | segments | verdicts | read s | compile s (once) | validate s "
-            + "| segments/s |\n|---|---|---|---|---|---|---|\n"
+            + "| validate CPU s | segments/s |\n|---|---|---|---|---|---|---|---|\n"
             + f"| {len(conns)} | {segments:,} | "
             + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-            + f" | {read_s:.2f} | {compile_s:.2f} | {search_s:.2f} | {rate:,.0f} |\n"
+            + f" | {read_s:.2f} | {compile_s:.2f} | {search_s:.2f} | {cpu_s:.2f} | {rate:,.0f} |\n",
         )
     return 0 if counts.get("conforms", 0) == len(conns) else 1
 

@@ -78,12 +78,16 @@ def check(
     max_depth: int | None = None,
     timeout: float | None = None,
     max_memory_mb: float | None = None,
+    por: bool = True,
+    compact: bool = False,
 ) -> Results:
     """Check ``spec`` (a path or a loaded `Spec`) as ``tcpmodel check`` does.
 
     ``variant``: every configuration (`ALL`, the default), the base (None) or one variant by
     name; ``properties``: only these (default all); the bounds as the command line's options
-    (the spec's ``[bounds]`` apply where none is given)."""
+    (the spec's ``[bounds]`` apply where none is given); ``por``: partial-order reduction in
+    the explicit explorer, as ``--por/--no-por``; ``compact``: hash compaction, as
+    ``--compact`` (a `UsageError` with an engine that has none)."""
     s = spec if isinstance(spec, Spec) else load(spec)
     if variant != ALL:
         s = dataclasses.replace(s, configurations=(configuration(s, variant),))
@@ -95,8 +99,8 @@ def check(
             raise UsageError(
                 f"{s.file}: no property {missing[0]!r}; known: {', '.join(sorted(known))}"
             )
-    bounds = Bounds(max_depth, max_states, timeout, max_memory_mb)
-    return Results(_check_spec(s, Options(engine, bounds, only)))
+    bounds = Bounds(max_depth, max_states, timeout, max_memory_mb, por=por)
+    return Results(_check_spec(s, Options(engine, bounds, only, compact)))
 
 
 def state_diagram(

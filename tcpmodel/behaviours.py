@@ -224,7 +224,8 @@ def explore_behaviours(
         )
     used = registry.resolve(engine)
     run = registry.info(used).run
-    bounds = bounds or Bounds()
+    # Behaviours are every reachable step, not a few properties: explored in full.
+    bounds = dataclasses.replace(bounds or Bounds(), por=False)
     compiled = Compiled(system)
     cands = candidates(system)
     rules = {c.behaviour: c.rule for c in cands}

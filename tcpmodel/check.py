@@ -30,6 +30,11 @@ with the bounds left, each reason saying so.  A `ReplayError` (a trace the seman
 and the model's own errors propagate.  An interrupt (``Bounds.interrupt``) stops the engine
 running as a bound does, and every run not yet started is ``unknown``, `NOT_STARTED`.
 
+``Options.compact`` (``check --compact``) runs the state properties with the engine's
+hash-compaction mode (`EngineInfo.compact`, the native engine's), without ``auto``'s race: a
+usage error (`compact_engine`) for an engine that has none; LTL properties and games are
+checked exactly, and so is a configuration the Python explorer takes over.
+
 A configuration's ``[[invariant]]`` formulas go to the engines that take them (``kind``),
 which check them first and assume only those they keep; the outcome lists those
 (``Outcome.invariants``) and the reason of every proof says which it used.
@@ -54,7 +59,7 @@ from tcpmodel.engines.search import (
     interrupted,
     remaining,
 )
-from tcpmodel.errors import NativeError
+from tcpmodel.errors import NativeError, UsageError
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
@@ -68,6 +73,7 @@ __all__ = [
     "auto_proof_bounds",
     "check_exists_forall",
     "check_spec",
+    "compact_engine",
     "selected",
     "with_spec_bounds",
 ]
@@ -84,6 +90,21 @@ class Options:
     engine: str = AUTO
     bounds: Bounds = field(default_factory=Bounds)
     only: frozenset[str] | None = None
+    compact: bool = False  # hash compaction for the state properties (`compact_engine`)
+
+
+def compact_engine(engine: str) -> None:
+    """A `UsageError` unless ``engine`` (or what ``auto`` stands for) has a hash-compaction
+    mode.  ``--compact`` applies to the exploration of the ``always`` and ``reachable``
+    properties; LTL properties and games are checked exactly."""
+    name = resolve(engine)
+    if info(name).compact is None:
+        have = registry.compacting()
+        why = " (auto stands for it only when gcc is installed)" if engine == AUTO else ""
+        raise UsageError(
+            f"--compact (hash compaction) needs --engine {registry.one_of([*have, AUTO])}{why}, "
+            f"not {name}; drop --compact or choose that engine"
+        )
 
 
 def selected(cfg: Configuration, only: frozenset[str] | None) -> list[int]:
@@ -98,6 +119,7 @@ def with_spec_bounds(given: Bounds, own: Bounds) -> Bounds:
         given.timeout or own.timeout,
         given.max_memory_mb or own.max_memory_mb,
         given.interrupt,
+        given.por,
     )
 
 
@@ -123,6 +145,7 @@ class _Run:
     bounds: Bounds
     progress: ProgressFn | None
     auto: bool = False  # chosen by ``auto``: a compiled engine races the Python explorer
+    compact: bool = False  # the state properties explored with hash compaction
 
 
 def check_spec(
@@ -132,6 +155,8 @@ def check_spec(
 ) -> list[Result]:
     engine = resolve(options.engine)
     info(engine)  # an unknown name is a UsageError
+    if options.compact:
+        compact_engine(options.engine)
     bounds = with_spec_bounds(options.bounds, spec.bounds)
     results: list[Result] = []
     for cfg in spec.configurations:
@@ -147,7 +172,7 @@ def check_spec(
         else:
             compiled = Compiled(cfg.system)
             auto = options.engine == AUTO
-            run = _Run(cfg, compiled, engine, bounds, on_progress, auto)
+            run = _Run(cfg, compiled, engine, bounds, on_progress, auto, options.compact)
             decided = _check_configuration(run, checks, auto)
         for c in checks:
             stats, used = decided.stats[c.prop.name]
@@ -192,6 +217,8 @@ def _with_invariants(run: _Run, name: str, props: Sequence[Property], b: Bounds)
     (each proof then says whether it used any)."""
     e = info(name)
     cfg = run.cfg
+    if run.compact and e.compact is not None:  # else the Python explorer, after a NativeError
+        return e.compact(cfg.system, props, b, run.progress, run.compiled)
     if e.with_invariants is None or not cfg.invariants:
         return e.run(cfg.system, props, b, run.progress, run.compiled)
     got, stats = e.with_invariants(cfg.system, props, b, run.progress, run.compiled, cfg.invariants)
@@ -206,14 +233,14 @@ def _run_safety(run: _Run, safety: Sequence[Property], decided: _Decided) -> Non
 
     def go(name: str, b: Bounds) -> Outcomes:
         e = info(name)
-        if not run.auto or e.sources is None:
+        if not run.auto or e.sources is None or run.compact:
             return _with_invariants(run, name, safety, b)
         cfg = run.cfg
         python = registry.python_explorer()
         got, stats, used = race.explore(
             cfg.system,
             safety,
-            b,
+            dataclasses.replace(b, por=False),  # the stand-in explores what native explores
             run.progress,
             run.compiled,
             e.run,

@@ -38,6 +38,9 @@ def trace_header(r: Result) -> str:
     return f"{where}: {r.prop} = {r.formula}\nverdict: {r.verdict} (expected {r.expect})\n\n"
 
 
+_NOT_PROOFS = ("holds", "unreachable")
+
+
 def text(results: Sequence[Result], interrupted: str = "") -> str:
     """A table of the verdicts; each reason of an unknown, proved or game verdict; the trace
     of each violation or unmet expectation; a summary (styled when stdout is a terminal)."""
@@ -63,6 +66,9 @@ def text(results: Sequence[Result], interrupted: str = "") -> str:
             # guess).
             if r.verdict in ("unknown", "proved") or (r.game and r.reason):
                 out.print(f"{r.spec} {r.case_name}: {r.verdict}: {r.reason}", markup=False)
+            elif r.stats.omission_probability is not None and r.verdict in _NOT_PROOFS:
+                # hash compaction: not a proof (the reason gives the omission probability)
+                out.print(f"{r.spec} {r.case_name}: {r.verdict} ({r.reason})", markup=False)
             if r.trace is not None and (r.verdict == "violated" or not r.met):
                 out.print(f"\n{trace_header(r)}{report.trace_text(r.trace)}", markup=False)
         s = report.summary(results)

@@ -63,6 +63,7 @@ class Task:
     engine: str
     bounds: Bounds  # without the interrupt: each worker has its own
     only: frozenset[str] | None
+    compact: bool = False
 
 
 def check_all(
@@ -70,8 +71,15 @@ def check_all(
     options: Options,
     progress: ProgressTo | None = None,
     jobs: int = 1,
+    ray: str | None = None,
 ) -> Iterator[tuple[Spec, list[Result]]]:
-    """Each spec with its results, in order (see the module docstring)."""
+    """Each spec with its results, in order (see the module docstring); with ``ray``, the
+    address of a Ray cluster, checked there instead (`tcpmodel.cluster`; ``jobs`` unused)."""
+    if ray is not None:
+        from tcpmodel import cluster  # Ray is optional: imported only when asked for
+
+        yield from cluster.check_all(specs, options, progress, ray)
+        return
     tasks = [
         (k, cfg)
         for k, s in enumerate(specs)
@@ -132,7 +140,14 @@ def _in_pool(
                         cfg,
                         pool.submit(
                             _work,
-                            Task(specs[k].file, cfg.variant, options.engine, bounds, options.only),
+                            Task(
+                                specs[k].file,
+                                cfg.variant,
+                                options.engine,
+                                bounds,
+                                options.only,
+                                options.compact,
+                            ),
                         ),
                     )
                     for k, cfg in pending
@@ -144,7 +159,7 @@ def _in_pool(
                         try:
                             done = f.result()
                             if done is None:  # the stop came first: no engine was run
-                                done = _unknown(specs[k], cfg, options, NOT_STARTED)
+                                done = unknown_results(specs[k], cfg, options, NOT_STARTED)
                             got[(k, cfg.variant)] = done
                         except BrokenProcessPool as e:
                             # The worker of this task, or of one running beside it, died:
@@ -154,7 +169,7 @@ def _in_pool(
                                 why = f"the worker process died ({broken})"
                                 if stop is not None and stop.requested:
                                     why = f"interrupted: {why}"
-                                got[(k, cfg.variant)] = _unknown(specs[k], cfg, options, why)
+                                got[(k, cfg.variant)] = unknown_results(specs[k], cfg, options, why)
                             else:
                                 pending.append((k, cfg))
                 except BaseException:
@@ -162,7 +177,7 @@ def _in_pool(
                     raise
             if stop is not None and stop.requested:
                 for k, cfg in pending:
-                    got[(k, cfg.variant)] = _unknown(specs[k], cfg, options, NOT_STARTED)
+                    got[(k, cfg.variant)] = unknown_results(specs[k], cfg, options, NOT_STARTED)
                 pending = []
     finally:
         relay.close()
@@ -173,7 +188,9 @@ def _in_pool(
         yield s, [r for cfg in s.configurations for r in got.get((k, cfg.variant), [])]
 
 
-def _unknown(spec: Spec, cfg: Configuration, options: Options, reason: str) -> list[Result]:
+def unknown_results(spec: Spec, cfg: Configuration, options: Options, reason: str) -> list[Result]:
+    """``unknown`` with ``reason`` for each selected property of ``cfg`` (a configuration
+    that was not checked, or whose check was lost)."""
     return [
         Result(
             spec=spec.name,
@@ -257,7 +274,8 @@ def _work(task: Task) -> list[Result] | None:
         w.told.put((_label, p))
 
     try:
-        return check_spec(one, Options(task.engine, bounds, task.only), tell if w.told else None)
+        options = Options(task.engine, bounds, task.only, task.compact)
+        return check_spec(one, options, tell if w.told else None)
     finally:
         if w.told is not None:
             w.told.put((label, None))

@@ -68,7 +68,10 @@ class Trace:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    """Exact figures of one exploration (shared by the properties checked in it)."""
+    """Exact figures of one exploration (shared by the properties checked in it).
+    ``omission_probability``: under hash compaction (``--compact``), a bound on the probability
+    that a state was omitted (two states with one fingerprint), so that ``holds`` and
+    ``unreachable`` are not proofs; ``None`` for an exact search."""
 
     states: int = 0
     transitions: int = 0
@@ -76,6 +79,10 @@ class Stats:
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
     complete: bool = False
+    omission_probability: float | None = None
+    # Partial-order reduction, where the search tried it: (states expanded, of which reduced
+    # to an ample set).  ``None``: every state was expanded in full.
+    por: tuple[int, int] | None = None
 
     @property
     def states_per_second(self) -> float:
@@ -90,7 +97,14 @@ class Stats:
             "states_per_second": round(self.states_per_second, 1),
             "peak_memory_mb": round(self.peak_memory_mb, 1),
             "complete": self.complete,
+            "omission_probability": self.omission_probability,
+            **self._por_json(),
         }
+
+    def _por_json(self) -> dict[str, object]:
+        if self.por is None:
+            return {}
+        return {"por": {"expanded": self.por[0], "reduced": self.por[1]}}
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,6 +172,13 @@ def load(path: Path) -> Spec:
             f"{where}: not UTF-8 text (byte {e.start + 1}, line {line}); "
             "expected UTF-8: save the spec as UTF-8"
         ) from None
+    return loads(text, where)
+
+
+def loads(text: str, where: str) -> Spec:
+    """The spec in TOML ``text``, read from file ``where`` (named in errors and in
+    `Spec.file`): what `load` does once the file is read, for a process that has the text but
+    not the file (a Ray worker on another machine, `tcpmodel.cluster`)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

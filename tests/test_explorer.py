@@ -275,10 +275,10 @@ def test_without_graphviz_the_page_says_why(
 def test_an_interrupted_run_writes_pages_without_other_actions(
     mutex: tuple[Result, System], tmp_path: Path
 ) -> None:
-    from tcpmodel.cli import _write_out
+    from tcpmodel.cli.out import write_out
 
     r, _ = mutex
-    _write_out(tmp_path, [r], "SIGINT", {})
+    write_out(tmp_path, [r], "SIGINT", {})
     data = page_data((tmp_path / "mutex-naive.mutual-exclusion.explore.html").read_text())
     assert all(s["others"] is None for s in data["steps"]) and len(data["steps"]) == 7
     assert data["others_missing"] == "the run was interrupted by SIGINT"

@@ -13,13 +13,16 @@ import os
 import subprocess
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import dpkt
 import pytest
+from click.testing import CliRunner
 
+from tcpmodel.cli import main
 from tcpmodel.semantics import replay
-from tcpmodel.validate import Models, Verdict, exit_code, validate
+from tcpmodel.validate import Models, Verdict, exit_code, output, validate
 from tcpmodel.validate.capture import CaptureError
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -184,6 +187,22 @@ def test_cli_verdicts_and_out(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert f"first divergent segment: packet {number}" in r.stdout
     assert "the model would have allowed there" in r.stdout
+
+
+def test_a_format_is_one_entry_of_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `validate --format` offers what `output.FORMATS` holds when the command line is parsed.
+    capture = str(HERE / "basic.pcap")
+    r = CliRunner().invoke(main, ["validate", capture, "--format", "toy"])
+    assert r.exit_code == 2 and "'toy' is not one of 'text', 'json', 'junit'" in r.stderr
+
+    def toy(verdicts: Sequence[Verdict]) -> str:
+        return "".join(f"{Path(v.file).name} {v.segments} {v.verdict}\n" for v in verdicts)
+
+    monkeypatch.setitem(output.FORMATS, "toy", toy)
+    assert "[text|json|junit|toy]" in CliRunner().invoke(main, ["validate", "--help"]).stdout
+    r = CliRunner().invoke(main, ["validate", capture, "--format", "toy"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "basic.pcap 11 conforms\n"
 
 
 def test_exit_code_rule() -> None:

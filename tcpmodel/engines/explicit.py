@@ -37,6 +37,8 @@ from tcpmodel.engines.search import (
 )
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled
+from tcpmodel.kernel.expr import Expr
+from tcpmodel.kernel.por import Reducer, independence
 from tcpmodel.kernel.system import System
 from tcpmodel.results import Outcome, Stats, Trace
 
@@ -82,6 +84,8 @@ def explore(
     stop = ""
     step = c.step
     last_report = start
+    reduce = _reducer(c, preds) if bounds.por and properties else None
+    expanded = reduced = 0
     while frontier and (undecided or not properties):
         if bounds.max_depth is not None and depth >= bounds.max_depth:
             stop = f"depth bound {bounds.max_depth} reached with {len(frontier)} states unexpanded"
@@ -89,7 +93,28 @@ def explore(
         nxt: list[bytes] = []
         push = nxt.append
         for k, s in enumerate(frontier):
-            transitions += step(s, seen, push)
+            if reduce is None:
+                transitions += step(s, seen, push)
+            else:
+                expanded += 1
+                labelled = c.successors(s)
+                en = 0
+                for a, _ in labelled:
+                    en |= 1 << a
+                amp = reduce.ample(s, en)
+                succ = [t for a, t in labelled if amp >> a & 1]
+                # C3: a reduced expansion only if every ample successor is new
+                if amp == en or any(t in seen for t in succ):
+                    succ = [t for _, t in labelled]
+                else:
+                    reduced += 1
+                transitions += len(succ)
+                for t in succ:
+                    if t not in seen:
+                        seen.add(t)
+                        push(t)
+                if expanded == POR_TRIAL and not reduced:
+                    reduce = None  # nothing reducible so far: stop paying for the analysis
             if k & 1023 == 1023:
                 now = time.monotonic()
                 stop = limit(bounds, len(seen), now - start, depth + 1)
@@ -122,11 +147,25 @@ def explore(
         seconds=seconds,
         peak_memory_mb=peak,
         complete=complete,
+        por=None if not (bounds.por and properties) else (expanded, reduced),
     )
     if progress is not None and seconds >= 1.0:
         progress(Progress(len(seen), stats.depth, 0, seconds))
     found = {i: _trace(c, levels, s, d) for i, (s, d) in hits.items()}
     return verdicts(properties, found, exhaustive(properties, complete), stop), stats
+
+
+POR_TRIAL = 10_000
+"""Expansions after which a search that reduced none turns partial-order reduction off."""
+
+
+def _reducer(c: Compiled, preds: Sequence[Expr]) -> Reducer | None:
+    """The ample-set computer of ``c`` for properties reading ``preds``, or ``None`` when no
+    two actions are independent (nothing could be reduced)."""
+    ind = independence(c.system, preds)
+    if not ind.independent_pairs:
+        return None
+    return Reducer(ind, c.flags(list(ind.conjuncts)))
 
 
 def _trace(c: Compiled, levels: list[list[bytes]], target: bytes, depth: int) -> Trace:

@@ -40,7 +40,9 @@ def exists_forall(
 ) -> tuple[Outcome, Stats]:
     """Decide ``exists_forall(S, K, p)`` (see the module docstring) with the explorer's
     ``run``; ``bounds`` apply to all the strategies' explorations together."""
-    bounds = bounds or Bounds()
+    # Each strategy's exploration counts states per strategy: explored in full, no partial-order
+    # reduction (`tcpmodel.kernel.por`), so the figures match the native engine's.
+    bounds = dataclasses.replace(bounds or Bounds(), por=False)
     strat_vars = [system.var(n) for n in prop.strategy]
     secret_vars = [system.var(n) for n in prop.secret]
 

@@ -14,11 +14,23 @@ every 1024 expanded states of a level, once its budget is spent or the state bou
 and applies the bounds between chunks at the same check points as the Python engine: depth,
 states, time, memory (the C tables also refuse to grow past the memory bound).  The clock starts
 after the C code is compiled (compilation is cached).
+
+Hash compaction (``compact=True``, ``check --compact``): the visited set holds a 64-bit
+fingerprint per state instead of the state (SPIN's ``-DHC``, TLC's fingerprints), and only the
+level being expanded and the next one are kept as states; parent and action are still kept per
+state.  A counterexample is the chain of actions from its initial state, re-executed through the
+successor function (each action has at most one successor), so it is a real path, replayed by
+`tcpmodel.check` like any other.  Two states with one fingerprint would make the second look
+visited and omit it and what only it leads to: so ``holds`` and ``unreachable`` are not proofs,
+and `Stats.omission_probability` bounds the chance of any omission, ``n**2 / 2**65`` for ``n``
+states (uniform fingerprints; the bound SPIN and TLC print), also said in those outcomes'
+reasons.  State and transition counts are those of the states kept.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import shutil
 import time
 from collections.abc import Sequence
@@ -61,11 +73,15 @@ _NO_LIMIT = 2**64 - 1
 class _Search:
     """One C search context (freed by `close`)."""
 
-    def __init__(self, native: Native, flags: Flags, undecided: int, mem_cap: int) -> None:
+    def __init__(
+        self, native: Native, flags: Flags, undecided: int, mem_cap: int, compact: bool = False
+    ) -> None:
         self.native = native
         self.flags = flags  # keeps the library of the flags function loaded
         self.lib = native.lib
-        self.ctx = self.lib.tc_new(undecided, mem_cap, flags.address)
+        self.compact = compact
+        self.initial: dict[int, bytes] = {}  # index of each initial state kept, its bytes
+        self.ctx = self.lib.tc_new(undecided, mem_cap, flags.address, int(compact))
         if not self.ctx:
             raise NativeError("the native engine could not allocate its tables; use less memory")
         self._info = (ctypes.c_int64 * len(SearchInfo._fields))()
@@ -115,6 +131,29 @@ def explore(
     ``compiled`` is accepted for symmetry with the Python engine and not needed.
     """
     del compiled
+    return _explore(system, properties, bounds, progress, compact=False)
+
+
+def explore_compact(
+    system: System,
+    properties: Sequence[Property],
+    bounds: Bounds = NO_BOUNDS,
+    progress: ProgressFn | None = None,
+    compiled: Compiled | None = None,
+) -> tuple[dict[str, Outcome], Stats]:
+    """`explore` with hash compaction (``check --compact``, the module docstring)."""
+    del compiled
+    return _explore(system, properties, bounds, progress, compact=True)
+
+
+def _explore(
+    system: System,
+    properties: Sequence[Property],
+    bounds: Bounds,
+    progress: ProgressFn | None,
+    *,
+    compact: bool,
+) -> tuple[dict[str, Outcome], Stats]:
     preds = [bad_of(p) for p in properties]
     native = Native(system)
     flags = native.flags(preds)
@@ -125,7 +164,7 @@ def explore(
     mem_cap = _NO_LIMIT
     if bounds.max_memory_mb is not None:
         mem_cap = max(0, int((bounds.max_memory_mb - base_mem) * 2**20))
-    search = _Search(native, flags, all_bits, mem_cap)
+    search = _Search(native, flags, all_bits, mem_cap, compact)
     try:
         return _run(search, system, properties, bounds, progress, start, peak)
     finally:
@@ -141,15 +180,19 @@ def _run(
     start: float,
     peak: float,
 ) -> tuple[dict[str, Outcome], Stats]:
+    del system  # search.native.system; the parameter stays for bench/spin.py
     lib, ctx = search.lib, search.ctx
     stop = ""
     for s in search.native.initial():
+        before = search.info().states
         r = lib.tc_add_initial(ctx, search.native.padded(s))
         if r == TC_ERROR:
             search.check_error()
         if r != 0:
             stop = _memory_stop(search, bounds)
             break
+        if search.info().states > before:
+            search.initial[before] = s
     info = search.info()
     level_bounds = [0, info.states]  # level d holds states level_bounds[d] .. level_bounds[d+1] - 1
     undecided = info.undecided
@@ -218,15 +261,37 @@ def _run(
         seconds=seconds,
         peak_memory_mb=peak,
         complete=complete,
+        omission_probability=omission_probability(info.states) if search.compact else None,
     )
     if progress is not None and seconds >= 1.0:
         progress(Progress(info.states, stats.depth, 0, seconds))
-    found = {
-        i: _trace(search, system, int(lib.tc_hit(ctx, i)))
+    traces = {
+        i: _trace(search, int(lib.tc_hit(ctx, i)))
         for i in range(len(properties))
         if not undecided >> i & 1
     }
-    return verdicts(properties, found, exhaustive(properties, complete), stop), stats
+    found = {i: t for i, t in traces.items() if t is not None}
+    outcomes = verdicts(properties, found, exhaustive(properties, complete), stop)
+    for i in traces.keys() - found.keys():  # compact mode only: no trace to show
+        outcomes[properties[i].name] = Outcome("unknown", reason=_NO_TRACE)
+    if stats.omission_probability is not None:
+        said = f"hash compaction: omission probability <= {stats.omission_probability:.2g}"
+        outcomes = {
+            n: dataclasses.replace(o, reason=said) if o.verdict in _NOT_PROOFS else o
+            for n, o in outcomes.items()
+        }
+    return outcomes, stats
+
+
+_NOT_PROOFS = ("holds", "unreachable")
+
+
+def omission_probability(states: int) -> float:
+    """An upper bound on the probability that hash compaction omitted a state, after
+    ``states`` states with 64-bit fingerprints: each new state's fingerprint meets one of at
+    most ``states`` stored ones with probability ``states / 2**64`` (fingerprints taken as
+    uniform), so ``states**2 / 2**65`` in all, the estimate SPIN and TLC print."""
+    return min(1.0, states * states / 2**65)
 
 
 def _memory_stop(search: _Search, bounds: Bounds) -> str:
@@ -239,13 +304,43 @@ def _memory_stop(search: _Search, bounds: Bounds) -> str:
     return f"out of memory: the native engine could not grow its tables to {want:.0f} MiB"
 
 
-def _trace(search: _Search, system: System, idx: int) -> Trace:
-    """The path of parent pointers from an initial state to state ``idx``."""
+_NO_TRACE = (
+    "hash compaction found a state where the property fails but its path could not be "
+    "re-executed; check without --compact"
+)
+
+
+def _trace(search: _Search, idx: int) -> Trace | None:
+    """The path of parent pointers from an initial state to state ``idx``; in compact mode
+    the states are re-executed from the initial state (`_rerun`), ``None`` if that fails."""
     path: list[tuple[bytes, int | None]] = []
     cur: int | None = idx
     while cur is not None:
         s, parent, action = search.state(cur)
+        if parent is None and search.compact:
+            s = search.initial[cur]
         path.append((s, None if parent is None else action))
         cur = parent
     path.reverse()
-    return Trace(tuple(trace_step(search.native, s, a) for s, a in path), model=system.name)
+    if search.compact:
+        rerun = _rerun(search.native, path[0][0], [a for _, a in path[1:] if a is not None])
+        if rerun is None:
+            return None
+        path = rerun
+    return Trace(
+        tuple(trace_step(search.native, s, a) for s, a in path), model=search.native.system.name
+    )
+
+
+def _rerun(
+    native: Native, initial: bytes, actions: Sequence[int]
+) -> list[tuple[bytes, int | None]] | None:
+    """The path from ``initial`` through ``actions``, each applied to the state before it
+    (an action has at most one successor); ``None`` if one is not enabled there."""
+    out: list[tuple[bytes, int | None]] = [(initial, None)]
+    for action in actions:
+        nxt = [t for a, t in native.successors(out[-1][0]) if a == action]
+        if len(nxt) != 1:
+            return None
+        out.append((nxt[0], action))
+    return out

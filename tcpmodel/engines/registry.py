@@ -81,6 +81,9 @@ class EngineInfo:
     # The C code the engine compiles for the properties (a compiled engine): under ``auto``,
     # code not yet compiled is compiled while the Python explorer runs (`engines.race`).
     sources: Callable[[System, Sequence[Property]], list[str]] | None = None
+    # The run with hash compaction (``--compact``: fingerprints instead of states), if the
+    # engine has it.
+    compact: Engine | None = None
 
 
 ENGINES: dict[str, EngineInfo] = {
@@ -95,6 +98,7 @@ ENGINES: dict[str, EngineInfo] = {
         auto=0,
         available=native.compiler_available,
         sources=native.sources,
+        compact=native.explore_compact,
     ),
     "bmc": EngineInfo("bmc", bmc, liveness=lasso_bmc),
     "kind": EngineInfo("kind", kind, proves=True, with_invariants=kind, auto_prover=True),
@@ -172,6 +176,11 @@ def counts_states(engine: str) -> bool:
     """Whether ``engine``'s state and transition figures are counts (unknown names: no)."""
     e = ENGINES.get(engine)
     return e is not None and e.counts_states
+
+
+def compacting() -> tuple[str, ...]:
+    """The engines with a hash-compaction mode (``--compact``)."""
+    return tuple(e.name for e in ENGINES.values() if e.compact is not None)
 
 
 def one_of(names: Sequence[str]) -> str:

@@ -16,6 +16,7 @@ the check points' stop reasons, and the rule from what a search found to verdict
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class Bounds:
     timeout: float | None = None
     max_memory_mb: float | None = None
     interrupt: Interrupt | None = field(default=None, compare=False)
+    # A search option, not a limit: partial-order reduction in `explore` (`tcpmodel.kernel.por`).
+    por: bool = False
 
 
 NO_BOUNDS = Bounds()
@@ -103,7 +106,7 @@ def remaining(bounds: Bounds, states: int, seconds: float) -> Bounds | None:
     timeout = None if bounds.timeout is None else bounds.timeout - seconds
     if (max_states is not None and max_states <= 0) or (timeout is not None and timeout <= 0):
         return None
-    return Bounds(bounds.max_depth, max_states, timeout, bounds.max_memory_mb, bounds.interrupt)
+    return dataclasses.replace(bounds, max_states=max_states, timeout=timeout)
 
 
 def limit(bounds: Bounds, states: int, seconds: float, depth: int) -> str:

@@ -21,7 +21,10 @@ fixed breadth-first driver: an arena of fixed-size states in discovery order (so
 a range of indices), an open-addressing hash set of indices into it, and per state the index of
 its parent and the action that discovered it.  A small unit per list of predicates holds
 ``tc_flags`` (which of them hold), passed to the driver as a function pointer, so that checking
-other properties does not recompile the successor function.  Units are compiled with
+other properties does not recompile the successor function.  ``tc_new(..., compact)`` chooses
+hash compaction at run time (`tcpmodel.engines.native`): the hash set then holds 64-bit
+fingerprints (``tc_fp``, independent of ``tc_hash``) in 256 segments that grow one at a time,
+and the arena only the level being expanded and the next one.  Units are compiled with
 ``gcc -O2 -shared -fPIC`` into a cache directory (``$TCPMODEL_CACHE`` or ``~/.cache/tcpmodel``)
 under a hash of their source, and loaded with `ctypes`.
 """
@@ -94,7 +97,7 @@ _INFO_C: dict[str, str] = {
     "level_begin": "(int64_t)c->level_begin",
     "level_end": "(int64_t)c->level_end",
     "undecided": "(int64_t)c->undecided",
-    "table_bytes": "(int64_t)(c->cap * tc_per_state + c->tsize * 8)",
+    "table_bytes": "(int64_t)tc_bytes(c, c->cap, c->tsize, c->nxt_cap)",
     "mem_want": "(int64_t)c->mem_want",
     "err_kind": "c->err.kind",
     "err_action": "c->err.action",
@@ -148,14 +151,29 @@ RUNTIME_HEAD = r"""
 typedef struct { int64_t kind, action, var, value; } tc_err;
 typedef uint64_t (*tc_flags_fn)(const uint8_t *s, int *ovf);
 
+/* Compact mode's fingerprint table is TC_NSUB segments, chosen by a fingerprint's top 8 bits,
+   each an open-addressing table (0 empty) of any size, the slot a fingerprint's position in
+   it scaled to the size (so a segment is in fingerprint order and is rebuilt from the
+   fingerprints alone).  A segment grows by a quarter past 3/4 full: the load stays between
+   0.6 and 0.75, and growing one segment needs 1/256 of the table beside it, not a second
+   table. */
+#define TC_NSUB 256
+typedef struct { uint64_t *t; uint64_t size, count; } tc_seg;
+
 typedef struct {
-    uint8_t *arena;      /* states in discovery (BFS) order, S bytes each */
+    uint8_t *arena;      /* states in discovery (BFS) order, S bytes each (exact mode) */
+    int compact;         /* hash compaction: the table holds 64-bit fingerprints, no states */
+    uint8_t *cur, *nxt;  /* compact: the level being expanded, the next level (S bytes each) */
+    uint64_t cur_cap, nxt_cap;
     uint32_t *parent;    /* index of the state that discovered each state; TC_ROOT for initial */
     act_t *act;          /* the action that discovered each state */
     uint64_t n, cap;     /* states stored, states allocated */
-    uint64_t *table;     /* open addressing: 0 empty, else (hash low 32 bits) << 32 | (index + 1) */
-    uint64_t tsize;
+    uint64_t *table;     /* open addressing: 0 empty, else (hash low 32 bits) << 32 | (index + 1);
+                            compact: the state's fingerprint (never 0) */
+    uint64_t tsize;      /* slots (compact: of all segments) */
     int tshift;          /* slot = hash >> tshift */
+    tc_seg seg[TC_NSUB]; /* compact: the fingerprint table */
+    int mem_fail;        /* compact: a segment could not grow (memory cap or allocation) */
     uint64_t level_begin, level_end, next;
     uint64_t transitions;
     uint64_t undecided;  /* predicates not yet seen to hold */
@@ -205,24 +223,97 @@ static inline uint64_t tc_hash(const uint8_t *p) {
     return h;
 }
 
+/* The fingerprint of a state in compact mode: 64 bits, computed independently of tc_hash
+   (xxHash64's lane round and avalanche); 0 marks an empty slot, so it is never 0.  The table
+   slot is its top bits, so the table grows from the fingerprints alone. */
+static inline uint64_t tc_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+static inline uint64_t tc_fp(const uint8_t *p) {
+    const uint64_t P1 = 0x9E3779B185EBCA87ull, P2 = 0xC2B2AE3D27D4EB4Full;
+    const uint64_t P3 = 0x165667B19E3779F9ull, P4 = 0x85EBCA77C2B2AE63ull;
+    uint64_t h = 0x27D4EB2F165667C5ull + (uint64_t)S;
+    size_t i = 0;
+    for (; i + 8 <= (size_t)S; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        h ^= tc_rotl(x * P2, 31) * P1;
+        h = tc_rotl(h, 27) * P1 + P4;
+    }
+    if (i < (size_t)S) {
+        uint64_t x = 0;
+        memcpy(&x, p + i, (size_t)S - i);
+        h ^= tc_rotl(x * P2, 31) * P1;
+        h = tc_rotl(h, 27) * P1 + P4;
+    }
+    h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32;
+    return h ? h : 1;
+}
+
+/* The home slot of fingerprint h in its segment of ``size`` slots. */
+static inline uint64_t tc_home(uint64_t h, uint64_t size) {
+    return (uint64_t)(((unsigned __int128)(h << 8) * size) >> 64);
+}
+
+static inline void tc_place(uint64_t *t, uint64_t size, uint64_t h) {
+    uint64_t pos = tc_home(h, size);
+    while (t[pos]) if (++pos == size) pos = 0;
+    t[pos] = h;
+}
+
+/* Grow segment g by a quarter; on failure (the memory cap, or no memory) it stays as it is,
+   with room for more than a level's worth of insertions, and mem_fail stops the search. */
+static void tc_grow(tc_ctx *c, tc_seg *g) {
+    uint64_t ns = g->size + g->size / 4;
+    uint64_t want = c->cap * (sizeof(uint32_t) + sizeof(act_t)) + (c->tsize + ns) * 8
+                    + (c->cur_cap + c->nxt_cap) * (uint64_t)S;
+    uint64_t *nt = want > c->mem_cap ? NULL : calloc(ns, 8);
+    if (!nt) {
+        c->mem_fail = 1;
+        if (want > c->mem_want) c->mem_want = want;
+        return;
+    }
+    for (uint64_t i = 0; i < g->size; i++)
+        if (g->t[i]) tc_place(nt, ns, g->t[i]);
+    free(g->t);
+    c->tsize += ns - g->size;
+    g->t = nt;
+    g->size = ns;
+}
+
 static inline void tc_insert(tc_ctx *c, const uint8_t *t, uint64_t h, uint32_t parent,
                              int64_t a) {
-    uint64_t mask = c->tsize - 1;
-    uint64_t pos = h >> c->tshift;
-    uint64_t tag = h << 32;
-    for (;;) {
-        uint64_t e = c->table[pos];
-        if (e == 0) break;
-        if ((e & 0xFFFFFFFF00000000ull) == tag
-            && memcmp(c->arena + ((e & 0xFFFFFFFFull) - 1) * (uint64_t)S, t, S) == 0)
-            return;
-        pos = (pos + 1) & mask;
+    uint64_t idx;
+    if (c->compact) {
+        tc_seg *g = &c->seg[h >> 56];
+        uint64_t pos = tc_home(h, g->size);
+        for (;;) {
+            uint64_t e = g->t[pos];
+            if (e == 0) break;
+            if (e == h) return;
+            if (++pos == g->size) pos = 0;
+        }
+        idx = c->n++;
+        memcpy(c->nxt + (idx - c->level_end) * (uint64_t)S, t, S);
+        g->t[pos] = h;
+        g->count++;
+        if (g->count * 4 > g->size * 3 && !c->mem_fail) tc_grow(c, g);
+    } else {
+        uint64_t mask = c->tsize - 1;
+        uint64_t pos = h >> c->tshift;
+        uint64_t tag = h << 32;
+        for (;;) {
+            uint64_t e = c->table[pos];
+            if (e == 0) break;
+            if ((e & 0xFFFFFFFF00000000ull) == tag
+                && memcmp(c->arena + ((e & 0xFFFFFFFFull) - 1) * (uint64_t)S, t, S) == 0)
+                return;
+            pos = (pos + 1) & mask;
+        }
+        idx = c->n++;
+        memcpy(c->arena + idx * (uint64_t)S, t, S);
+        c->table[pos] = tag | (idx + 1);
     }
-    uint64_t idx = c->n++;
-    memcpy(c->arena + idx * (uint64_t)S, t, S);
     c->parent[idx] = parent;
     c->act[idx] = (act_t)a;
-    c->table[pos] = tag | (idx + 1);
     if (c->undecided) {
         int ovf = 0;
         uint64_t f = c->flags(t, &ovf) & c->undecided;
@@ -244,7 +335,8 @@ static inline void tc_insert(tc_ctx *c, const uint8_t *t, uint64_t h, uint32_t p
 #define TC_EMIT(A)                                                   \
     do {                                                             \
         if (mode == 0) {                                             \
-            tc_insert(c, t, tc_hash(t), self, (A));                  \
+            tc_insert(c, t, c->compact ? tc_fp(t) : tc_hash(t),     \
+                      self, (A));                                    \
         } else {                                                     \
             memcpy(out + (uint64_t)nsucc * S, t, S);                 \
             acts[nsucc] = (A);                                       \
@@ -269,19 +361,40 @@ static inline void tc_insert(tc_ctx *c, const uint8_t *t, uint64_t h, uint32_t p
 
 RUNTIME_TAIL = r"""
 static const uint64_t tc_per_state = (uint64_t)S + sizeof(uint32_t) + sizeof(act_t);
+static const uint64_t tc_per_state_compact = sizeof(uint32_t) + sizeof(act_t);
+
+/* Bytes held: per state (its bytes in exact mode; parent and action), the table, and in
+   compact mode the two frontier buffers, with ``cap``, ``tsize`` and ``nxt_cap`` as given. */
+static uint64_t tc_bytes(const tc_ctx *c, uint64_t cap, uint64_t tsize, uint64_t nxt_cap) {
+    if (!c->compact) return cap * tc_per_state + tsize * 8;
+    return cap * tc_per_state_compact + tsize * 8 + (c->cur_cap + nxt_cap) * (uint64_t)S;
+}
 
 static int tc_reserve(tc_ctx *c) {
     uint64_t need = c->n + (uint64_t)NACT;
     if (need > TC_MAX_STATES) return 4;
+    if (c->mem_fail) return 2;
+    if (c->compact && c->n - c->level_end + (uint64_t)NACT > c->nxt_cap) {
+        uint64_t nn = c->nxt_cap;
+        while (nn < c->n - c->level_end + (uint64_t)NACT) nn *= 2;
+        uint64_t want = tc_bytes(c, c->cap, c->tsize, nn);
+        if (want > c->mem_cap) { c->mem_want = want; return 2; }
+        uint8_t *b = realloc(c->nxt, nn * (uint64_t)S);
+        if (!b) { c->mem_want = want; return 2; }
+        c->nxt = b;
+        c->nxt_cap = nn;
+    }
     if (need > c->cap) {
         uint64_t ncap = c->cap;
         while (ncap < need) ncap *= 2;
         if (ncap > TC_MAX_STATES) ncap = TC_MAX_STATES;
-        uint64_t want = ncap * tc_per_state + c->tsize * 8;
+        uint64_t want = tc_bytes(c, ncap, c->tsize, c->nxt_cap);
         if (want > c->mem_cap) { c->mem_want = want; return 2; }
-        uint8_t *a = realloc(c->arena, ncap * (uint64_t)S);
-        if (!a) { c->mem_want = want; return 2; }
-        c->arena = a;
+        if (!c->compact) {
+            uint8_t *a = realloc(c->arena, ncap * (uint64_t)S);
+            if (!a) { c->mem_want = want; return 2; }
+            c->arena = a;
+        }
         uint32_t *p = realloc(c->parent, ncap * sizeof(uint32_t));
         if (!p) { c->mem_want = want; return 2; }
         c->parent = p;
@@ -290,11 +403,11 @@ static int tc_reserve(tc_ctx *c) {
         c->act = q;
         c->cap = ncap;
     }
-    if (need * 4 > c->tsize * 3) {
+    if (!c->compact && need * 4 > c->tsize * 3) {
         uint64_t nts = c->tsize;
         int nshift = c->tshift;
         while (need * 4 > nts * 3) { nts *= 2; nshift -= 1; }
-        uint64_t want = c->cap * tc_per_state + (c->tsize + nts) * 8;
+        uint64_t want = tc_bytes(c, c->cap, c->tsize + nts, c->nxt_cap);
         if (want > c->mem_cap) { c->mem_want = want; return 2; }
         uint64_t *nt = calloc(nts, 8);
         if (!nt) { c->mem_want = want; return 2; }
@@ -313,22 +426,42 @@ static int tc_reserve(tc_ctx *c) {
     return 0;
 }
 
-void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags) {
+void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags, int compact) {
     tc_ctx *c = calloc(1, sizeof(tc_ctx));
     if (!c) return NULL;
+    c->compact = compact;
     c->cap = 1024;
     while (c->cap < 2 * (uint64_t)NACT) c->cap *= 2;
     c->tsize = 4 * c->cap;
     c->tshift = 64 - __builtin_ctzll(c->tsize);
-    c->arena = malloc(c->cap * (uint64_t)S);
+    int ok = 1;
+    if (compact) {
+        c->cur_cap = c->nxt_cap = c->cap;
+        c->cur = malloc(c->cur_cap * (uint64_t)S);
+        c->nxt = malloc(c->nxt_cap * (uint64_t)S);
+        /* a segment 3/4 full still has room for the successors of many states */
+        uint64_t size = 64;
+        while (size < 8 * (uint64_t)NACT) size *= 2;
+        c->tsize = TC_NSUB * size;
+        for (int k = 0; k < TC_NSUB; k++) {
+            c->seg[k].t = calloc(size, 8);
+            c->seg[k].size = size;
+            ok = ok && c->seg[k].t;
+        }
+        ok = ok && c->cur && c->nxt;
+    } else {
+        c->arena = malloc(c->cap * (uint64_t)S);
+        c->table = calloc(c->tsize, 8);
+        ok = c->arena && c->table;
+    }
     c->parent = malloc(c->cap * sizeof(uint32_t));
     c->act = malloc(c->cap * sizeof(act_t));
-    c->table = calloc(c->tsize, 8);
     c->succ = malloc((uint64_t)NACT * S);
     c->succ_act = malloc((uint64_t)NACT * sizeof(int32_t));
-    if (!c->arena || !c->parent || !c->act || !c->table || !c->succ || !c->succ_act) {
-        free(c->arena); free(c->parent); free(c->act); free(c->table);
-        free(c->succ); free(c->succ_act); free(c);
+    if (!ok || !c->parent || !c->act || !c->succ || !c->succ_act) {
+        for (int k = 0; k < TC_NSUB; k++) free(c->seg[k].t);
+        free(c->arena); free(c->cur); free(c->nxt); free(c->parent); free(c->act);
+        free(c->table); free(c->succ); free(c->succ_act); free(c);
         return NULL;
     }
     c->undecided = flags ? undecided : 0;
@@ -340,15 +473,23 @@ void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags) {
 void tc_free(void *vc) {
     tc_ctx *c = vc;
     if (!c) return;
-    free(c->arena); free(c->parent); free(c->act); free(c->table);
-    free(c->succ); free(c->succ_act); free(c);
+    for (int k = 0; k < TC_NSUB; k++) free(c->seg[k].t);
+    free(c->arena); free(c->cur); free(c->nxt); free(c->parent); free(c->act);
+    free(c->table); free(c->succ); free(c->succ_act); free(c);
+}
+
+/* The bytes of state idx: in compact mode only those of the level being expanded are kept. */
+static inline uint8_t *tc_at(tc_ctx *c, uint64_t idx) {
+    if (c->compact) return c->cur + (idx - c->level_begin) * (uint64_t)S;
+    return c->arena + idx * (uint64_t)S;
 }
 
 int tc_add_initial(void *vc, const uint8_t *s) {
     tc_ctx *c = vc;
     int r = tc_reserve(c);
     if (r) return r;
-    tc_insert(c, s, tc_hash(s), TC_ROOT, 0);
+    tc_insert(c, s, c->compact ? tc_fp(s) : tc_hash(s), TC_ROOT, 0);
+    if (c->mem_fail && !c->err.kind) return 2;
     return c->err.kind ? 3 : 0;
 }
 
@@ -357,6 +498,10 @@ void tc_begin_level(void *vc) {
     c->level_begin = c->level_end;
     c->level_end = c->n;
     c->next = c->level_begin;
+    if (c->compact) {  /* the new level becomes the current one; the old one is dropped */
+        uint8_t *b = c->cur; c->cur = c->nxt; c->nxt = b;
+        uint64_t k = c->cur_cap; c->cur_cap = c->nxt_cap; c->nxt_cap = k;
+    }
 }
 
 int tc_run(void *vc, uint64_t budget, uint64_t max_states) {
@@ -368,15 +513,22 @@ int tc_run(void *vc, uint64_t budget, uint64_t max_states) {
         uint64_t self = c->next;
         /* All successors first, then their hash slots prefetched, then inserted in order:
            the cache misses of the probes overlap, the discovery order is unchanged. */
-        int64_t k = tc_body(c->arena + self * (uint64_t)S, 1, c, (uint32_t)self, c->succ,
+        int64_t k = tc_body(tc_at(c, self), 1, c, (uint32_t)self, c->succ,
                             c->succ_act, &c->err);
         if (k < 0) return 3;
         uint64_t hs[NACT];
         for (int64_t i = 0; i < k; i++) {
-            hs[i] = tc_hash(c->succ + (uint64_t)i * S);
-            __builtin_prefetch(&c->table[hs[i] >> c->tshift]);
+            const uint8_t *t = c->succ + (uint64_t)i * S;
+            if (c->compact) {
+                uint64_t h = hs[i] = tc_fp(t);
+                const tc_seg *g = &c->seg[h >> 56];
+                __builtin_prefetch(&g->t[tc_home(h, g->size)]);
+            } else {
+                hs[i] = tc_hash(t);
+                __builtin_prefetch(&c->table[hs[i] >> c->tshift]);
+            }
         }
-        for (int64_t i = 0; i < k; i++) {
+        for (int64_t i = 0; !c->compact && i < k; i++) {
             uint64_t e = c->table[hs[i] >> c->tshift];
             if (e && (e & 0xFFFFFFFF00000000ull) == (hs[i] << 32))
                 __builtin_prefetch(c->arena + ((e & 0xFFFFFFFFull) - 1) * (uint64_t)S);
@@ -397,10 +549,11 @@ int tc_run(void *vc, uint64_t budget, uint64_t max_states) {
 """
 
 RUNTIME_STATES = r"""
-/* The state at index idx; returns its parent (-1 for an initial state) and action. */
+/* The state at index idx (exact mode; compact mode keeps no states: out is left as it is);
+   returns its parent (-1 for an initial state) and action. */
 int64_t tc_state(void *vc, uint64_t idx, uint8_t *out, int64_t *action) {
     tc_ctx *c = vc;
-    memcpy(out, c->arena + idx * (uint64_t)S, S);
+    if (!c->compact) memcpy(out, c->arena + idx * (uint64_t)S, S);
     *action = (int64_t)c->act[idx];
     return c->parent[idx] == TC_ROOT ? -1 : (int64_t)c->parent[idx];
 }
@@ -968,7 +1121,7 @@ def _load(path: Path) -> ctypes.CDLL:
     lib = ctypes.CDLL(str(path))
     vp, u64, i64, i32 = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int32
     p_i64 = ctypes.POINTER(ctypes.c_int64)
-    lib.tc_new.argtypes = [u64, u64, vp]
+    lib.tc_new.argtypes = [u64, u64, vp, ctypes.c_int]
     lib.tc_new.restype = vp
     lib.tc_free.argtypes = [vp]
     lib.tc_free.restype = None

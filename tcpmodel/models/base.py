@@ -2,15 +2,19 @@
 
 A `Model` is the unit a spec's ``model = "..."`` names.  Its parameters form a schema (`Param`)
 that the spec loader validates against, so a model's ``build`` receives only complete,
-in-range values.  Library properties are formulas in the language of `tcpmodel.formula`, so the
-documentation can show each one as text and every engine reads it the same way.
+in-range values.  A model may declare its parameters once, as a frozen dataclass whose fields
+are made with `param` (type, default, doc, range, choices), and derive its schema from it with
+`schema`; its ``build`` then turns the validated mapping into that typed object once.
+
+Library properties are formulas in the language of `tcpmodel.formula`, so the documentation
+can show each one as text and every engine reads it the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal, cast
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, cast
 
 from tcpmodel.kernel.system import System
 
@@ -84,3 +88,47 @@ DEADLOCK_FREE = LibraryProperty(
     "always(not deadlock)",
     "every reachable state has an enabled action or is a declared terminal state",
 )
+
+
+# The schema kind of a parameter field's type (annotations are text under `from __future__`).
+_KINDS: Mapping[str, Literal["int", "bool", "choice", "int_or_choice"]] = {
+    "int": "int",
+    "bool": "bool",
+    "str": "choice",
+    "int | str": "int_or_choice",
+}
+
+
+def param(
+    default: ParamValue,
+    doc: str,
+    lo: int | None = None,
+    hi: int | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
+    """A field of a parameters dataclass: its default, and the rest of its `Param`."""
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi, "choices": choices})
+
+
+def schema(cls: type[Any]) -> tuple[Param, ...]:
+    """The `Param` of every field of the parameters dataclass ``cls`` (made with `param`), in
+    the fields' order; the kind follows the field's type (``int``, ``bool``, ``str``: a
+    choice, ``int | str``: an integer or a choice)."""
+    return tuple(
+        Param(
+            f.name,
+            _KINDS[str(f.type)],
+            cast(ParamValue, f.default),
+            f.metadata["doc"],
+            f.metadata["lo"],
+            f.metadata["hi"],
+            f.metadata["choices"],
+        )
+        for f in fields(cls)
+    )
+
+
+def values_of(cls: type[Any], p: Mapping[str, ParamValue]) -> dict[str, Any]:
+    """The keyword arguments of ``cls`` (a parameters dataclass) in the validated mapping
+    ``p``; a name ``p`` lacks takes the field's default."""
+    return {f.name: p[f.name] for f in fields(cls) if f.name in p}

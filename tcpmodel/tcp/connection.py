@@ -34,9 +34,7 @@ incarnation was accepted" is the state predicate ``b.old_data``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 
-from tcpmodel.errors import ModelError
 from tcpmodel.kernel.expr import (
     FALSE,
     TRUE,
@@ -53,29 +51,28 @@ from tcpmodel.kernel.expr import (
 )
 from tcpmodel.kernel.system import Builder, System, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
-from tcpmodel.models.base import DEADLOCK_FREE, LibraryProperty, Model, Param, ParamValue
-from tcpmodel.tcp.endpoint import STATE, SYNCHRONIZED, Endpoint, Knobs, st
+from tcpmodel.models.base import DEADLOCK_FREE, LibraryProperty, Model, ParamValue
+from tcpmodel.tcp.endpoint import STATE, SYNCHRONIZED, Endpoint, st
 from tcpmodel.tcp.network import Network, Segment
+from tcpmodel.tcp.params import LINUX, PARAMS, ConnectionParams
 
 HOW = EnumType("ended", ("NORMAL", "ABORT", "CRASH"))
 ATT_PHASE = EnumType("att_phase", ("IDLE", "SYN_SENT", "DONE"))
 # The ISN the attacker uses for its own side of the forged connection (any value would do).
 ATT_ISN = 0
-# `isn_secret = "any"` and the attacker's strategy make one initial state per value.
-MAX_CHOICE_BITS = 8
 
 
 class Client(Endpoint):
-    def declare(self, p: Mapping[str, ParamValue]) -> None:
-        b = self.b
-        self.msl = int(p["msl"])
-        self.quiet = bool(p["quiet_time"])
-        self.a_unsent = self.declare_data(int(p["data"]))
-        self.declare_unread(int(p["b_data"]) > 0)
+    def declare(self) -> None:
+        b, p = self.b, self.p
+        self.msl = p.msl
+        self.quiet = p.quiet_time
+        self.a_unsent = self.declare_data(p.data)
+        self.declare_unread(p.b_data > 0)
         self.started = b.var("a.started", BOOL, doc="a has opened a connection")
         self.hold = b.var("a.hold", IntType(0, self.msl), doc="ticks before a may open again")
         self.how = b.var("a.how", HOW, "NORMAL", doc="how the last connection ended")
-        self.reuse = bool(p["tw_reuse"])
+        self.reuse = p.tw_reuse
         if self.reuse:
             self.tw_ticked = b.var("a.tw_ticked", BOOL, doc="a tick passed in TIME-WAIT")
 
@@ -91,7 +88,7 @@ class Client(Endpoint):
         super().closed_after_close(u)
         u.set(self.how, "NORMAL")
         # TIME-WAIT's ticks already separate the incarnations; without it, one tick must pass.
-        u.set(self.hold, 0 if self.k.time_wait else 1)
+        u.set(self.hold, 0 if self.time_wait else 1)
 
     def on_time_wait_reset(self, u: Updates, when: Expr) -> None:
         # The connection had closed normally, so a may reopen (after the usual tick): with
@@ -104,13 +101,13 @@ class Client(Endpoint):
     def on_abort(self, u: Updates) -> None:
         u.set(self.how, "ABORT")
 
-    def add_user_actions(self, p: Mapping[str, ParamValue], net: Network) -> None:
-        b = self.b
-        incs = int(p["incarnations"])
+    def add_user_actions(self) -> None:
+        b, p, net = self.b, self.p, self.net
+        incs = p.incarnations
         again = or_(
             self.how.eq("NORMAL"),
-            and_(self.how.eq("ABORT"), bool(p["reconnect_after_abort"])),
-            and_(self.how.eq("CRASH"), bool(p["reconnect_after_crash"])),
+            and_(self.how.eq("ABORT"), p.reconnect_after_abort),
+            and_(self.how.eq("CRASH"), p.reconnect_after_crash),
         )
 
         def opening(u: Updates) -> None:
@@ -124,7 +121,7 @@ class Client(Endpoint):
             u.set(self.snd_una, iss)
             u.set(self.snd_nxt, iss + 1)
             u.set(self.state, st("SYN_SENT"))
-            u.set(self.timer, self.k.rto + 1)
+            u.set(self.timer, self.p.rto + 1)
             u.set(self.tries, 0)
             u.set(self.a_unsent, self.data)
             net.reset_budgets(u)
@@ -143,12 +140,10 @@ class Client(Endpoint):
             "RFC 9293 3.10.1 OPEN (active): <SEQ=ISS><CTL=SYN>, SYN-SENT",
             group="a.user",
         )
-        if p["tw_reuse"]:
+        if p.tw_reuse:
             # Linux tcp_tw_reuse: connect() may take over a 4-tuple in TIME-WAIT.  The new
             # connection keeps TS.Recent, so PAWS drops the old incarnation's duplicates.
-            guard = (
-                and_(self.tw_ticked, bool(p["timestamps"])) if p["tw_reuse_guard"] else lift(True)
-            )
+            guard = and_(self.tw_ticked, p.timestamps) if p.tw_reuse_guard else lift(True)
             u = Updates()
             opening(u)
             b.action(
@@ -158,7 +153,7 @@ class Client(Endpoint):
                 "Linux tcp_tw_reuse: OPEN on a 4-tuple in TIME-WAIT"
                 + (
                     " once the timestamp clock has ticked; TS.Recent is inherited"
-                    if p["tw_reuse_guard"]
+                    if p.tw_reuse_guard
                     else " (without the timestamp guard)"
                 ),
                 group="a.user",
@@ -166,9 +161,9 @@ class Client(Endpoint):
         self.add_send()
         self.add_close()
         last = self.inc.eq(incs - 1)
-        if p["abort"]:
-            self.add_abort(or_(last, bool(p["reconnect_after_abort"])))
-        if p["close_early"]:
+        if p.abort:
+            self.add_abort(or_(last, p.reconnect_after_abort))
+        if p.close_early:
             # CLOSE in SYN-SENT: "Delete the TCB and return 'error: closing' responses to any
             # queued SENDs, or RECEIVEs" (RFC 9293 3.10.4).  Nothing is sent; the end is
             # abortive, so a reconnects only with `reconnect_after_abort`.
@@ -176,12 +171,12 @@ class Client(Endpoint):
             self.to_closed(u)
             b.action(
                 "a.close_syn_sent",
-                and_(self.is_("SYN_SENT"), or_(last, bool(p["reconnect_after_abort"]))),
+                and_(self.is_("SYN_SENT"), or_(last, p.reconnect_after_abort)),
                 u,
                 "RFC 9293 3.10.4 CLOSE in SYN-SENT: delete the TCB, send nothing",
                 group="a.user",
             )
-        if p["crash"]:
+        if p.crash:
             u = Updates()
             self.to_closed(u)
             u.set(self.how, "CRASH")
@@ -189,7 +184,7 @@ class Client(Endpoint):
             u.set(self.killed, or_(self.killed, self.after_fin()))
             b.action(
                 "a.crash",
-                and_(not_(self.state.eq("CLOSED")), or_(last, bool(p["reconnect_after_crash"]))),
+                and_(not_(self.state.eq("CLOSED")), or_(last, p.reconnect_after_crash)),
                 u,
                 "host crash: all connection state is lost (RFC 9293 3.5.1)"
                 + ("; quiet time of MSL (RFC 9293 3.4.3)" if self.quiet else ""),
@@ -211,27 +206,27 @@ class Client(Endpoint):
 class Server(Endpoint):
     client: Endpoint  # the client, whose ghosts b's new connections reset too
 
-    def declare(self, p: Mapping[str, ParamValue]) -> None:
-        b = self.b
-        self.active_open = str(p["b_active_open"])
-        self.close_first = str(p["b_close_first"])
+    def declare(self) -> None:
+        b, p = self.b, self.p
+        self.active_open = p.b_active_open
+        self.close_first = p.b_close_first
         self.ack_delayed = b.var("b.ack_delayed", BOOL, doc="the ACK of a FIN is delayed")
         self.three_way = b.var("b.three_way", BOOL, doc="ghost: b sent FIN,ACK acking a FIN")
         self.active_used = b.var("b.active_used", BOOL, doc="b did its active OPEN")
-        self.may_abort = bool(p["b_abort"])
+        self.may_abort = p.b_abort
         self.recycle = 0
-        if p["tw_recycle"]:
-            self.declare_recycle(p)
-        if int(p["b_data"]):
-            self.declare_data(int(p["b_data"]))
-        self.declare_unread(int(p["data"]) > 0)
+        if p.tw_recycle:
+            self.declare_recycle()
+        if p.b_data:
+            self.declare_data(p.b_data)
+        self.declare_unread(p.data > 0)
         self.age_cap = 0
-        if p["synrcvd_age"]:
+        if p.synrcvd_age:
             # Ticks spent in SYN-RECEIVED: at most the whole SYN,ACK schedule (the first RTO
             # and one per retransmission), saturating one past it (and at 255 with unlimited
             # retries).
-            k = self.k
-            schedule = sum(min(k.rto << n, k.rto_max) for n in range(k.synack_retries + 1))
+            k = self.p
+            schedule = sum(min(k.rto << n, k.rto_cap) for n in range(k.synack_retries + 1))
             self.age_cap = 255 if k.retries_unlimited else schedule + 1
             self.synrcvd_age = b.var(
                 "b.synrcvd_age",
@@ -258,25 +253,14 @@ class Server(Endpoint):
     def delayed_ack_possible(self, state: str) -> bool:
         return state == "ESTABLISHED"
 
-    def declare_recycle(self, p: Mapping[str, ParamValue]) -> None:
+    def declare_recycle(self) -> None:
         """Linux tcp_tw_recycle (removed in 4.12): when a connection enters TIME-WAIT the
         listener caches, per peer address, the last timestamp it saw (tcp_tw_remember_stamp);
         for TCP_PAWS_MSL (60 s) a SYN from that address with an older TSval is dropped."""
-        tick = int(p["tick_seconds"])
-        if not p["timestamps"]:
-            raise ModelError("tw_recycle works on timestamps; set timestamps = true")
-        if p["syn_in_time_wait"] == "off":
-            raise ModelError(
-                'tw_recycle is Linux\'s; set syn_in_time_wait = "linux" (or profile = "linux")'
-            )
-        if tick == 0 or 60 % tick:
-            raise ModelError(
-                "tw_recycle keeps its cache for TCP_PAWS_MSL = 60 s; set tick_seconds to a "
-                f"divisor of 60 (got {tick})"
-            )
-        self.recycle = 60 // tick
-        self.nat = bool(p["nat"])
-        self.lag = int(p["peer_ts_lag"])
+        p = self.p
+        self.recycle = 60 // p.tick_seconds  # a divisor of 60 (`ConnectionParams` checks)
+        self.nat = p.nat
+        self.lag = p.peer_ts_lag
         b = self.b
         self.peer_ts = b.var("b.peer_ts", self.seq_t, doc="tw_recycle: cached peer TSval")
         self.peer_ts_ok = b.var("b.peer_ts_ok", BOOL, doc="tw_recycle: a TSval is cached")
@@ -285,7 +269,7 @@ class Server(Endpoint):
         )
         self.peer_inc = b.var(
             "b.peer_inc",
-            IntType(0, self.k.incarnations - 1),
+            IntType(0, self.p.incarnations - 1),
             doc="tw_recycle: the incarnation whose host's address the cache holds",
         )
         self.recycle_drop = b.var(
@@ -353,9 +337,9 @@ class Server(Endpoint):
             u.set(self.three_way, or_(self.three_way, self.ack_delayed))
         u.set(self.ack_delayed, False)
 
-    def add_user_actions(self, a: Client, close_early: bool = False) -> None:
+    def add_user_actions(self, a: Client) -> None:
         b = self.b
-        if close_early:
+        if self.p.close_early:
             # CLOSE in LISTEN: "Any outstanding RECEIVEs are returned with 'error: closing'
             # responses. Delete TCB, enter CLOSED state" (RFC 9293 3.10.4).  The listener is
             # gone for good (a's next SYN meets a closed port), so only in a's last incarnation.
@@ -363,7 +347,7 @@ class Server(Endpoint):
             self.to_closed(u, "CLOSED")
             b.action(
                 "b.close_listen",
-                and_(self.state.eq("LISTEN"), a.inc.eq(self.k.incarnations - 1)),
+                and_(self.state.eq("LISTEN"), a.inc.eq(self.p.incarnations - 1)),
                 u,
                 "RFC 9293 3.10.4 CLOSE in LISTEN: delete the TCB, CLOSED",
                 group="b.user",
@@ -376,7 +360,7 @@ class Server(Endpoint):
             u.set(self.snd_nxt, iss + 1)
             u.set(self.state, st("SYN_SENT"))
             u.set(self.inc, a.inc)
-            u.set(self.timer, self.k.rto + 1)
+            u.set(self.timer, self.p.rto + 1)
             u.set(self.active_used, True)
             if self.unsent is not None:
                 u.set(self.unsent, self.data)
@@ -391,14 +375,14 @@ class Server(Endpoint):
                     self.state.eq("LISTEN"),
                     not_(self.active_used),
                     a.state.eq("SYN_SENT"),
-                    a.inc.eq(self.k.incarnations - 1) if self.active_open == "last" else TRUE,
+                    a.inc.eq(self.p.incarnations - 1) if self.active_open == "last" else TRUE,
                 ),
                 u,
                 "RFC 9293 3.10.1 OPEN (active) or 3.10.2 SEND in LISTEN: "
                 "<SEQ=ISS><CTL=SYN>, SYN-SENT",
                 group="b.user",
             )
-        first = {"always": TRUE, "never": FALSE, "last": self.inc.eq(self.k.incarnations - 1)}
+        first = {"always": TRUE, "never": FALSE, "last": self.inc.eq(self.p.incarnations - 1)}
         self.add_send()
         self.add_close(first[str(self.close_first)])
         if self.may_abort:
@@ -473,83 +457,19 @@ def _add_attacker(
     return delta
 
 
-# Linux's fixed times (include/net/tcp.h): TCP_TIMEWAIT_LEN, and tcp_fin_timeout's default
-# (TCP_FIN_TIMEOUT); both 60 s.
-LINUX_SECONDS = {"time_wait": 60, "fin_timeout": 60}
-
-
-def _ticks(p: Mapping[str, ParamValue], key: str, default: int) -> int:
-    """A duration parameter in ticks: an integer, "2msl" (``default``), or "linux" (Linux's
-    value in seconds, converted with ``tick_seconds``, which must divide it)."""
-    v = p[key]
-    if v == "linux":
-        tick = int(p["tick_seconds"])
-        secs = LINUX_SECONDS[key]
-        if tick == 0 or secs % tick:
-            raise ModelError(
-                f'{key} = "linux" is {secs} s; set tick_seconds to a divisor of {secs} '
-                f"(the length of a tick in seconds; got {tick})"
-            )
-        return secs // tick
-    if isinstance(v, str):
-        return default
-    return int(v)
-
-
-def build(p: Mapping[str, ParamValue]) -> System:
-    bits = int(p["seq_bits"])
+def build(values: Mapping[str, ParamValue]) -> System:
+    p = ConnectionParams.of(values)
+    bits = p.seq_bits
     seq = SeqType(bits)
-    msl = int(p["msl"])
-    tw = _ticks(p, "time_wait", 2 * msl)
-    incs = int(p["incarnations"])
-    close_mode = str(p["close_mode"])
-    # Linux's tcp_fin_timeout applies to orphaned sockets (after close()); after shutdown()
-    # FIN-WAIT-2 waits for the peer indefinitely (tcp_rcv_state_process, tcp_close).
-    fin_timeout = (
-        0
-        if p["fin_timeout"] == "linux" and close_mode == "shutdown"
-        else _ticks(p, "fin_timeout", 0)
-    )
-    knobs = Knobs(
-        window=int(p["window"]),
-        rto=int(p["rto"]),
-        rto_max=max(int(p["rto_max"]), int(p["rto"])),
-        retries=int(p["retries"]),
-        syn_retries=int(p["syn_retries"]),
-        synack_retries=int(p["synack_retries"]),
-        time_wait=tw,
-        rfc1337=bool(p["rfc1337"]),
-        rfc5961=bool(p["rfc5961"]),
-        incarnations=incs,
-        timestamps=bool(p["timestamps"]),
-        syn_in_time_wait=str(p["syn_in_time_wait"]),
-        retries_unlimited=bool(p["retries_unlimited"]),
-        fin_timeout=fin_timeout,
-        fin_with_data=bool(p["fin_with_data"]),
-        close_mode=close_mode,
-        time_wait_rst=str(p["time_wait_rst"]),
-        abort_rst_ack=bool(p["abort_rst_ack"]),
-        synrcvd_syn=str(p["synrcvd_syn"]),
-        rst_before_rcv_nxt=bool(p["rst_before_rcv_nxt"]),
-        rfc5961_ack=bool(p["rfc5961_ack"]),
-        synrcvd_synack=str(p["synrcvd_synack"]),
-    )
-    if p["tw_reuse"] and p["time_wait"] == 0:
-        raise ModelError("tw_reuse needs a TIME-WAIT to reuse; set time_wait above 0")
+    msl = p.msl
+    tw = p.time_wait_ticks
     b = Builder("connection")
-    policy = str(p["isn"])
+    policy = p.isn
     clock = (
         b.var("isn.clock", seq, doc="the ISN clock (RFC 9293 3.4.1)") if policy != "fixed" else None
     )
-    any_secret = p["isn_secret"] == "any"
-    offpath = p["attacker"] == "offpath"
-    if (any_secret or offpath) and bits > MAX_CHOICE_BITS:
-        raise ModelError(
-            f'isn_secret = "any" and attacker = "offpath" choose a value per sequence number '
-            f"in the initial state (2**seq_bits states); set seq_bits <= {MAX_CHOICE_BITS}"
-        )
-    if offpath and int(p["data"]) == 0:
-        raise ModelError("the off-path attacker injects one data unit; set data >= 1")
+    any_secret = p.isn_secret == "any"
+    offpath = p.offpath
     secret_var = (
         b.var(
             "isn.secret",
@@ -559,10 +479,10 @@ def build(p: Mapping[str, ParamValue]) -> System:
         if any_secret
         else None
     )
-    secret = 0 if any_secret else int(p["isn_secret"])
+    secret = 0 if isinstance(p.isn_secret, str) else p.isn_secret
     # RFC 7323 timestamp clock: one per host, monotonic across incarnations (also across a
     # crash: RFC 1323 B.1), kept modulo 2**seq_bits and compared like sequence numbers.
-    ts = b.var("ts.clock", seq, doc="the timestamp clock") if knobs.timestamps else None
+    ts = b.var("ts.clock", seq, doc="the timestamp clock") if p.timestamps else None
 
     def ts_of(host: int) -> Expr:
         assert ts is not None
@@ -578,21 +498,8 @@ def build(p: Mapping[str, ParamValue]) -> System:
             return clock + (secret * (host + 1) + offset)  # RFC 6528: M + F(4-tuple, secret)
         return clock + offset
 
-    net = Network(
-        b,
-        seq,
-        int(p["capacity"]),
-        max(int(p["data"]), int(p["b_data"])),
-        incs,
-        msl,
-        int(p["loss"]),
-        int(p["duplicate"]),
-        bool(p["reorder"]),
-        knobs.timestamps,
-        bool(p["loss_unlimited"]),
-        spoofing=offpath,
-    )
-    lag = int(p["peer_ts_lag"])
+    net = Network(b, p)
+    lag = p.peer_ts_lag
 
     def a_ts(inc: Expr) -> Expr:
         # Two hosts take turns as a (odd incarnations: the second), with unrelated clocks.
@@ -600,22 +507,24 @@ def build(p: Mapping[str, ParamValue]) -> System:
             ts_of(0) if not lag else ts_of(0) - ite((inc % 2).eq(1), lift(lag, seq), lift(0, seq))
         )
 
-    a = Client(b, "a", seq, net, knobs, lambda: isn_of(0), "CLOSED", a_ts)
-    a.declare(p)
-    b_knobs = knobs
-    if p["tw_recycle"]:
+    a = Client(b, "a", seq, net, p, lambda: isn_of(0), "CLOSED", a_ts)
+    a.declare()
+    b_time_wait = tw
+    if p.tw_recycle:
         # Linux tcp_time_wait with recycle: TIME-WAIT lasts 3.5 RTO, (rto << 2) - (rto >> 1),
         # the connection's RTO: about TCP_TIMEOUT_INIT (1 s) without RTT samples, far below
         # a tick of tick_seconds (15 s in the Linux profile): one tick.
-        tick = int(p["tick_seconds"])
-        b_knobs = replace(knobs, time_wait=max(1, -(-7 // (2 * tick)) if tick else 1))
-    srv = Server(b, "b", seq, net, b_knobs, lambda: isn_of(1), "LISTEN", lambda inc: ts_of(1))
+        tick = p.tick_seconds
+        b_time_wait = max(1, -(-7 // (2 * tick)) if tick else 1)
+    srv = Server(
+        b, "b", seq, net, p, lambda: isn_of(1), "LISTEN", lambda inc: ts_of(1), b_time_wait
+    )
     srv.rest = "LISTEN"  # a server listens again as soon as a connection ends
-    srv.declare(p)
+    srv.declare()
     srv.client = a
     # Only b's active OPEN brings either end into an active SYN-RECEIVED (Figure 7).
-    a.close_unsynced = srv.close_unsynced = p["b_active_open"] != "never"
-    a.silent = bool(p["a_down"])
+    a.close_unsynced = srv.close_unsynced = p.b_active_open != "never"
+    a.silent = p.a_down
     if offpath:
         srv.injected = b.var(
             "b.injected",
@@ -625,19 +534,19 @@ def build(p: Mapping[str, ParamValue]) -> System:
     for e in (a, srv):
         e.add_receive_actions()
         e.add_timer_actions()
-    if not p["a_down"]:
-        a.add_user_actions(p, net)
-    srv.add_user_actions(a, bool(p["close_early"]))
+    if not p.a_down:
+        a.add_user_actions()
+    srv.add_user_actions(a)
     net.add_fault_actions()
     u = Updates()
     a.tick(u)
     srv.tick(u)
     net.age(u)
     if clock is not None:
-        u.set(clock, clock + int(p["isn_rate"]))
+        u.set(clock, clock + p.isn_rate)
     if ts is not None:
         u.set(ts, ts + 1)
-    horizon = int(p["horizon"])
+    horizon = p.horizon
     can_tick = and_(a.timer.ne(1), srv.timer.ne(1), not_(srv.ack_delayed), net.may_tick())
     tick_rule = (
         "time passes: segments age (none outlives MSL), timers run (a due timer fires first)"
@@ -685,7 +594,7 @@ def build(p: Mapping[str, ParamValue]) -> System:
     b.define("isn.b_offset", isn_of(1) if clock is None else isn_of(1) - clock)
     b.define("cfg.msl", lift(msl))
     b.define("cfg.time_wait", lift(tw))
-    b.define("cfg.isn_rate", lift(int(p["isn_rate"])))
+    b.define("cfg.isn_rate", lift(p.isn_rate))
     b.define("cfg.horizon", lift(horizon))
     b.fair("weak", "clock")
     b.fair("weak", "a.timer")
@@ -780,267 +689,6 @@ PROPERTIES = (
     DEADLOCK_FREE,
 )
 
-PARAMS = (
-    Param("seq_bits", "int", 3, "bits of sequence numbers (RFC 9293 3.4: modulo 2**bits)", 2, 32),
-    Param("window", "int", 2, "receive window RCV.WND of each endpoint", 1, 16),
-    Param("data", "int", 1, "data units a sends per incarnation (one per segment)", 0, 4),
-    Param("b_data", "int", 0, "data units b sends per connection (one per segment)", 0, 4),
-    Param(
-        "fin_with_data",
-        "bool",
-        False,
-        "a CLOSE with the last data unit unsent sends it with the FIN (<CTL=FIN,ACK><LEN=1>), "
-        "and a retransmission from SND.UNA resends data and FIN together (Linux)",
-    ),
-    Param(
-        "close_mode",
-        "choice",
-        "shutdown",
-        "what the user's CLOSE is: shutdown (half-close: the closer still receives) or close "
-        "(socket close(), RFC 1122 4.2.2.13: new data after CLOSE draws RST and deletes the "
-        "connection; CLOSE with unread data sends RST instead of FIN)",
-        choices=("shutdown", "close"),
-    ),
-    Param("msl", "int", 2, "maximum segment lifetime, ticks", 1, 255),
-    Param("incarnations", "int", 2, "connections a may open on the 4-tuple", 1, 4),
-    Param("isn", "choice", "clock", "ISN policy", choices=("fixed", "clock", "keyed")),
-    Param("isn_rate", "int", 1, "ISN clock increments per tick", 0, 2**31),
-    Param(
-        "isn_secret",
-        "int_or_choice",
-        3,
-        'keyed ISN: the secret\'s per-4-tuple offset, or "any": isn.secret, one initial state '
-        "per value of the sequence space",
-        0,
-        2**31,
-        ("any",),
-    ),
-    Param(
-        "time_wait",
-        "int_or_choice",
-        "2msl",
-        'TIME-WAIT length in ticks; "linux": TCP_TIMEWAIT_LEN, 60 s in ticks of tick_seconds',
-        0,
-        510,
-        ("2msl", "linux"),
-    ),
-    Param(
-        "tick_seconds",
-        "int",
-        0,
-        'the length of a tick in seconds, for parameters given as "linux" (0: not stated)',
-        0,
-        3600,
-    ),
-    Param("rfc1337", "bool", True, "TIME-WAIT ignores RST (RFC 1337 F1)"),
-    Param("rfc5961", "bool", False, "RST and SYN need exact RCV.NXT, else challenge ACK"),
-    Param(
-        "syn_in_time_wait",
-        "choice",
-        "off",
-        "a SYN reaching b in TIME-WAIT: off (as in any synchronized state), rfc6191 (a newer "
-        "SYN opens a new connection, RFC 6191; an older one is dropped silently) or linux (a "
-        "newer SYN opens a new connection with ISS = SND.NXT + 65537; any other draws an ACK: "
-        "tcp_timewait_state_process)",
-        choices=("off", "rfc6191", "linux"),
-    ),
-    Param(
-        "time_wait_rst",
-        "choice",
-        "rfc9293",
-        "an RST reaching TIME-WAIT: rfc9293 (as in any synchronized state: in window, or with "
-        "rfc5961 exact or a challenge ACK) or linux (only an RST at exactly RCV.NXT counts, "
-        "ending TIME-WAIT unless rfc1337; any other is ignored, never challenged: "
-        "tcp_timewait_state_process)",
-        choices=("rfc9293", "linux"),
-    ),
-    Param(
-        "abort_rst_ack",
-        "bool",
-        False,
-        "ABORT sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (Linux tcp_send_active_reset) "
-        "instead of RFC 9293's <SEQ=SND.NXT><CTL=RST>",
-    ),
-    Param(
-        "synrcvd_syn",
-        "choice",
-        "rfc9293",
-        "a new in-window SYN reaching a passive SYN-RECEIVED: rfc9293 (back to LISTEN, nothing "
-        "sent: RFC 9293 3.10.7.4 fourth) or linux (<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>, and "
-        "the request is dropped, back to LISTEN: tcp_check_req, embryonic_reset)",
-        choices=("rfc9293", "linux"),
-    ),
-    Param(
-        "synrcvd_synack",
-        "choice",
-        "rfc9293",
-        "the peer's SYN,ACK reaching a SYN-RECEIVED entered from SYN-SENT (simultaneous open): "
-        "rfc9293 (SEG.SEQ = RCV.NXT-1 is unacceptable: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, "
-        "SYN-RECEIVED stays) or linux (a SYN,ACK without data or FIN, SEG.SEQ+1 = RCV.NXT and "
-        "SEG.ACK = SND.NXT acknowledges our SYN: ESTABLISHED, and the same ACK is sent: "
-        "tcp_validate_incoming, step 4)",
-        choices=("rfc9293", "linux"),
-    ),
-    Param(
-        "rst_before_rcv_nxt",
-        "bool",
-        False,
-        "an RST at RCV.NXT-1 resets CLOSE-WAIT, LAST-ACK and CLOSING (Linux tcp_reset_check: "
-        "the peer's RST after its FIN)",
-    ),
-    Param(
-        "rfc5961_ack",
-        "bool",
-        False,
-        "RFC 5961 5.2: an ACK below SND.UNA - MAX.SND.WND draws a challenge ACK and is dropped "
-        "(Linux tcp_ack)",
-    ),
-    Param("quiet_time", "bool", True, "after a crash, send nothing for MSL (RFC 9293 3.4.3)"),
-    Param("horizon", "int", 0, "ticks a run may last (0: unbounded)", 0, 65535),
-    Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
-    Param("loss", "int", 1, "segments the network may lose per incarnation", 0, 4),
-    Param(
-        "loss_unlimited",
-        "bool",
-        False,
-        "the network may lose any segment any number of times (for liveness, under fairness)",
-    ),
-    Param("duplicate", "int", 1, "segments the network may duplicate per incarnation", 0, 4),
-    Param("reorder", "bool", True, "the network may reorder segments"),
-    Param(
-        "abort",
-        "bool",
-        False,
-        "a may ABORT (RST, SO_LINGER 0): in the last incarnation, or in any if it may reconnect",
-    ),
-    Param(
-        "crash",
-        "bool",
-        False,
-        "a may crash (all state lost): in the last incarnation, or in any if it may reconnect",
-    ),
-    Param(
-        "close_early",
-        "bool",
-        False,
-        "CLOSE before synchronizing deletes the TCB (RFC 9293 3.10.4): a in SYN-SENT, b's listener",
-    ),
-    Param("b_abort", "bool", False, "b may ABORT (RST, SO_LINGER 0)"),
-    Param("reconnect_after_abort", "bool", False, "a may reconnect after an ABORT"),
-    Param("reconnect_after_crash", "bool", False, "a may reconnect after a crash"),
-    Param("rto", "int", 1, "initial retransmission timeout, ticks", 1, 16),
-    Param("rto_max", "int", 2, "retransmission timeout cap, ticks", 1, 255),
-    Param("retries", "int", 2, "retransmissions of data or FIN before giving up (R2)", 0, 8),
-    Param("syn_retries", "int", 2, "retransmissions of a SYN before giving up", 0, 8),
-    Param("synack_retries", "int", 2, "retransmissions of a SYN,ACK before giving up", 0, 8),
-    Param(
-        "retries_unlimited",
-        "bool",
-        False,
-        "retransmit SYN, SYN,ACK, data and FIN forever (no R2 give-up), RTO capped at rto_max",
-    ),
-    Param(
-        "b_active_open",
-        "choice",
-        "never",
-        "when b may do one active OPEN (simultaneous open)",
-        choices=("always", "last", "never"),
-    ),
-    Param(
-        "b_close_first",
-        "choice",
-        "always",
-        "when b may CLOSE before a's FIN (and so hold the TIME-WAIT)",
-        choices=("always", "last", "never"),
-    ),
-    Param(
-        "fin_timeout",
-        "int_or_choice",
-        0,
-        "Linux tcp_fin_timeout: ticks in FIN-WAIT-2 before the connection is deleted (0: "
-        'none); "linux": 60 s in ticks of tick_seconds, after close() only (close_mode)',
-        0,
-        64,
-        ("linux",),
-    ),
-    Param(
-        "synrcvd_age",
-        "bool",
-        False,
-        "track b.synrcvd_age, the ticks b has spent in SYN-RECEIVED (a ghost for timing bounds)",
-    ),
-    Param("timestamps", "bool", False, "RFC 7323 timestamps with PAWS; TS clock 1 per tick"),
-    Param("tw_reuse", "bool", False, "Linux tcp_tw_reuse: a may reopen from TIME-WAIT"),
-    Param(
-        "tw_recycle",
-        "bool",
-        False,
-        "Linux tcp_tw_recycle (removed in 4.12): b's TIME-WAIT lasts 3.5 RTO and b caches the "
-        "peer's last TSval when it enters TIME-WAIT; for 60 s LISTEN drops a SYN from that "
-        "address with an older TSval (needs timestamps and tick_seconds)",
-    ),
-    Param(
-        "nat",
-        "bool",
-        False,
-        "a's incarnations are different hosts behind one NAT address (tw_recycle's cache "
-        "sees one peer); false: each has an address of its own",
-    ),
-    Param(
-        "peer_ts_lag",
-        "int",
-        0,
-        "a's odd incarnations run on a second host whose timestamp clock lags the first's by "
-        "this many ticks (unrelated clocks; 0: one host)",
-        0,
-        255,
-    ),
-    Param(
-        "tw_reuse_guard",
-        "bool",
-        True,
-        "tw_reuse only with timestamps and after the timestamp clock ticked in TIME-WAIT",
-    ),
-    Param(
-        "attacker",
-        "choice",
-        "none",
-        "offpath: RFC 1948's attacker, knowing the ISN clock and policy but seeing no segment, "
-        "forges a's SYN and then an ACK with data toward b; its guess att.delta is chosen in "
-        "the initial state",
-        choices=("none", "offpath"),
-    ),
-    Param(
-        "a_down",
-        "bool",
-        False,
-        "a is down (or flooded, RFC 1948 section 1): it never opens and answers nothing",
-    ),
-)
-
-# Where Linux 6.x differs from RFC 9293's text on the wire or in a verdict (a spec's
-# ``profile = "linux"``; its own parameters still override).  Each is a parameter of its own,
-# documented with the kernel function that implements it.  A tick is 15 s, so MSL (2 ticks)
-# is 30 s and TCP_TIMEWAIT_LEN (60 s) is 4 ticks, 2 MSL; retransmission timeouts stay in
-# ticks.  Left to the spec: close_mode (the application's choice of close() or shutdown()),
-# timestamps (on in Linux, costly in states), tw_reuse.
-LINUX: Mapping[str, ParamValue] = {
-    "syn_in_time_wait": "linux",  # tcp_timewait_state_process
-    "time_wait_rst": "linux",  # tcp_timewait_state_process
-    "rfc1337": False,  # net.ipv4.tcp_rfc1337 = 0
-    "rfc5961": True,  # tcp_validate_incoming
-    "rfc5961_ack": True,  # tcp_ack
-    "abort_rst_ack": True,  # tcp_send_active_reset
-    "synrcvd_syn": "linux",  # tcp_check_req
-    "synrcvd_synack": "linux",  # tcp_validate_incoming
-    "rst_before_rcv_nxt": True,  # tcp_reset_check
-    "fin_with_data": True,  # tcp_send_fin appends the FIN to the last queued segment
-    "tick_seconds": 15,
-    "msl": 2,
-    "time_wait": "linux",  # TCP_TIMEWAIT_LEN
-    "fin_timeout": "linux",  # net.ipv4.tcp_fin_timeout = 60, after close() only
-}
-
 MODEL = Model(
     "connection",
     "RFC 9293 connection management: client a and server b on one 4-tuple, lossy network.",
@@ -1050,4 +698,4 @@ MODEL = Model(
     {"linux": LINUX},
 )
 
-__all__ = ["MODEL", "STATE", "SYNCHRONIZED"]
+__all__ = ["LINUX", "MODEL", "PARAMS", "STATE", "SYNCHRONIZED", "ConnectionParams"]

@@ -26,7 +26,6 @@ differ only in stale values are one state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tcpmodel.kernel.expr import (
     FALSE,
@@ -47,6 +46,7 @@ from tcpmodel.kernel.expr import (
 from tcpmodel.kernel.system import Builder, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType, SeqType
 from tcpmodel.tcp.network import Network, Segment
+from tcpmodel.tcp.params import ConnectionParams
 
 STATE = EnumType(
     "tcp_state",
@@ -70,36 +70,6 @@ FIN_SENT = ("FIN_WAIT_1", "CLOSING", "LAST_ACK")
 RECEIVES_DATA = ("ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2")
 
 
-@dataclass(frozen=True, slots=True)
-class Knobs:
-    """The parameters an endpoint's rules depend on."""
-
-    window: int
-    rto: int
-    rto_max: int
-    retries: int
-    syn_retries: int
-    synack_retries: int
-    time_wait: int
-    rfc1337: bool
-    rfc5961: bool
-    incarnations: int
-    timestamps: bool = False
-    syn_in_time_wait: str = "off"  # "off" (RFC 9293 3.10.7.4) or "rfc6191"
-    retries_unlimited: bool = False
-    fin_timeout: int = 0  # Linux tcp_fin_timeout: ticks in FIN-WAIT-2 before closing; 0: none
-    # Where Linux differs from RFC 9293's text (each a parameter of `tcpmodel.tcp.connection`,
-    # all on in its "linux" profile); the defaults are RFC 9293's.
-    fin_with_data: bool = False  # the last data unit and the FIN leave in one segment
-    close_mode: str = "shutdown"  # "shutdown" (half-close) or "close" (RFC 1122 4.2.2.13)
-    time_wait_rst: str = "rfc9293"  # "linux": only an RST at RCV.NXT counts in TIME-WAIT
-    abort_rst_ack: bool = False  # ABORT sends RST,ACK (tcp_send_active_reset)
-    synrcvd_syn: str = "rfc9293"  # "linux": a new SYN in passive SYN-RECEIVED draws RST,ACK
-    rst_before_rcv_nxt: bool = False  # RST at RCV.NXT-1 counts in CLOSE-WAIT, LAST-ACK, CLOSING
-    rfc5961_ack: bool = False  # RFC 5961 5.2: a too-old ACK draws a challenge ACK
-    synrcvd_synack: str = "rfc9293"  # "linux": an active SYN-RECEIVED takes the peer's SYN,ACK
-
-
 def st(name: str) -> Expr:
     return enum_const(STATE, name)
 
@@ -111,16 +81,20 @@ class Endpoint:
         name: str,
         seq: SeqType,
         net: Network,
-        knobs: Knobs,
+        params: ConnectionParams,
         isn: Callable[[], Expr],
         initial: str,
         ts_clock: Callable[[Expr], Expr] | None = None,
+        time_wait: int | None = None,
     ) -> None:
         self.b = b
         self.name = name
         self.peer = "b" if name == "a" else "a"
         self.net = net
-        self.k = knobs
+        self.p = params
+        # TIME-WAIT's length in ticks: the parameters' unless this end's differs (b's under
+        # tcp_tw_recycle, `tcpmodel.tcp.connection`).
+        self.time_wait = params.time_wait_ticks if time_wait is None else time_wait
         self.seq_t = seq
         self.isn = isn
         self.rest = "CLOSED"
@@ -132,15 +106,15 @@ class Endpoint:
         self.snd_una = v(f"{name}.snd_una", seq, doc="oldest unacknowledged sequence number")
         self.snd_nxt = v(f"{name}.snd_nxt", seq, doc="next sequence number to send")
         self.rcv_nxt = v(f"{name}.rcv_nxt", seq, doc="next sequence number expected")
-        self.inc = v(f"{name}.inc", IntType(0, knobs.incarnations - 1), doc="incarnation (ghost)")
-        tmax = max(knobs.rto_max, knobs.time_wait) + 1
+        self.inc = v(f"{name}.inc", IntType(0, params.incarnations - 1), doc="incarnation (ghost)")
+        tmax = max(params.rto_cap, self.time_wait) + 1
         self.timer = v(f"{name}.timer", IntType(0, tmax), doc="0 off, 1 due, k: due in k-1 ticks")
-        if knobs.retries_unlimited:
+        if params.retries_unlimited:
             # Never give up: ``tries`` only selects the RTO, so it saturates where the doubled
             # RTO reaches rto_max (rto << most >= rto_max) and the state space stays finite.
-            most = next(n for n in range(64) if knobs.rto << n >= knobs.rto_max)
+            most = next(n for n in range(64) if params.rto << n >= params.rto_cap)
         else:
-            most = max(knobs.retries, knobs.syn_retries, knobs.synack_retries)
+            most = max(params.retries, params.syn_retries, params.synack_retries)
         self.most_tries = most
         self.tries = v(f"{name}.tries", IntType(0, most), doc="retransmissions so far")
         self.old_data = v(f"{name}.old_data", BOOL, doc="ghost: accepted data of an older one")
@@ -152,7 +126,7 @@ class Endpoint:
         self.old_rst = v(
             f"{name}.old_rst", BOOL, doc="ghost: an RST of an older incarnation reset this one"
         )
-        self.rcv_wnd = knobs.window
+        self.rcv_wnd = params.window
         self.ts_clock = ts_clock
         # Set by a model with an off-path attacker (`tcpmodel.tcp.connection`): the ghost
         # "accepted data from a forged segment", and `silent`: a host that is down or flooded
@@ -170,7 +144,7 @@ class Endpoint:
         # whose invariants rest on it).
         self.close_unsynced = True
         self.unread: Var | None = None
-        if knobs.timestamps:
+        if params.timestamps:
             self.ts_recent = v(f"{name}.ts_recent", seq, doc="RFC 7323 TS.Recent")
             self.ts_ok = v(f"{name}.ts_ok", BOOL, doc="TS.Recent holds a timestamp")
             # RFC 7323 5.5: TS.Recent older than half the timestamp space is outdated.
@@ -191,7 +165,7 @@ class Endpoint:
     def declare_unread(self, receives: bool) -> None:
         """With close_mode = "close" and data coming from the peer (``receives``), the flag
         ``x.unread`` that makes CLOSE abortive (RFC 1122 4.2.2.13)."""
-        if self.k.close_mode == "close" and receives:
+        if self.p.close_mode == "close" and receives:
             self.unread = self.b.var(
                 f"{self.name}.unread", BOOL, doc="data received and not yet read by the user"
             )
@@ -204,7 +178,7 @@ class Endpoint:
         ``inc`` in ``fields``: an RST that a port without a connection sends belongs to the
         segment it answers)."""
         extra: dict[str, Lit] = {"inc": u.current(self.inc)}
-        if self.k.timestamps and self.ts_clock is not None:
+        if self.p.timestamps and self.ts_clock is not None:
             # TSval: the timestamp clock of this incarnation's host (RFC 7323 3.2)
             extra["ts"] = self.ts_clock(u.current(self.inc))
         self.net.send(u, self.name, {**extra, **fields})
@@ -225,14 +199,14 @@ class Endpoint:
 
     def rto_after(self, tries: Expr) -> Expr:
         """The timer value that arms a retransmission after ``tries`` retransmissions."""
-        value: Expr = lift(min(self.k.rto << self.most_tries, self.k.rto_max) + 1)
+        value: Expr = lift(min(self.p.rto << self.most_tries, self.p.rto_cap) + 1)
         for n in reversed(range(self.most_tries)):
-            value = ite(tries.eq(n), min(self.k.rto << n, self.k.rto_max) + 1, value)
+            value = ite(tries.eq(n), min(self.p.rto << n, self.p.rto_cap) + 1, value)
         return value
 
     def arm_if_idle(self, u: Updates) -> None:
         t = u.current(self.timer)
-        u.set(self.timer, ite(t.eq(0), self.k.rto + 1, t))
+        u.set(self.timer, ite(t.eq(0), self.p.rto + 1, t))
 
     def to_closed(self, u: Updates, state: str | None = None) -> None:
         """End the connection: its variables are deleted (RFC 9293 3.3.2) and the endpoint
@@ -244,7 +218,7 @@ class Endpoint:
         u.set(self.passive, False)
         u.set(self.timer, 0)
         u.set(self.tries, 0)
-        if self.k.timestamps:  # TS.Recent is discarded with the connection (RFC 1323 4.3)
+        if self.p.timestamps:  # TS.Recent is discarded with the connection (RFC 1323 4.3)
             u.set(self.ts_recent, 0)
             u.set(self.ts_ok, False)
             u.set(self.ts_age, 0)
@@ -253,14 +227,14 @@ class Endpoint:
 
     def take_ts(self, u: Updates, s: Segment) -> None:
         """TS.Recent := SEG.TSval, on a SYN or SYN,ACK that synchronises (RFC 7323 4.3)."""
-        if self.k.timestamps and s.ts is not None:
+        if self.p.timestamps and s.ts is not None:
             u.set(self.ts_recent, s.ts)
             u.set(self.ts_ok, True)
             u.set(self.ts_age, 0)
 
     def paws_rejects(self, seg: Segment) -> Expr:
         """RFC 7323 5.3 R1: a non-RST segment whose TSval is older than TS.Recent."""
-        if not self.k.timestamps or seg.ts is None:
+        if not self.p.timestamps or seg.ts is None:
             return FALSE
         return and_(
             self.ts_ok,
@@ -272,16 +246,16 @@ class Endpoint:
     def enter_fin_wait_2(self, u: Updates) -> None:
         """Our FIN is acknowledged; with `fin_timeout` the FIN-WAIT-2 timer starts."""
         u.set(self.state, st("FIN_WAIT_2"))
-        if self.k.fin_timeout:
-            u.set(self.timer, self.k.fin_timeout + 1)
+        if self.p.fin_timeout_ticks:
+            u.set(self.timer, self.p.fin_timeout_ticks + 1)
 
     def enter_time_wait(self, u: Updates) -> None:
         """TIME-WAIT lasts ``time_wait`` ticks; with 0 the endpoint closes at once."""
-        if self.k.time_wait == 0:
+        if self.time_wait == 0:
             self.closed_after_close(u)
         else:
             u.set(self.state, st("TIME_WAIT"))
-            u.set(self.timer, self.k.time_wait + 1)
+            u.set(self.timer, self.time_wait + 1)
             u.set(self.tries, 0)
 
     def on_time_wait_reset(self, u: Updates, when: Expr) -> None:
@@ -468,7 +442,7 @@ class Endpoint:
         u.set(self.state, st("SYN_RECEIVED"))
         u.set(self.passive, True)
         u.set(self.inc, s.inc)
-        u.set(self.timer, self.k.rto + 1)
+        u.set(self.timer, self.p.rto + 1)
         u.set(self.tries, 0)
         self.on_passive_open(u, s)
         self.emit(u, {"syn": True, "ack": True, "seq": iss, "ackno": s.seq + 1})
@@ -553,7 +527,7 @@ class Endpoint:
     def rfc6191(self) -> bool:
         """Whether a SYN in TIME-WAIT may open a new connection (RFC 6191): only for an
         endpoint that listens again after a connection ends (the server)."""
-        return self.k.syn_in_time_wait in ("rfc6191", "linux") and self.rest == "LISTEN"
+        return self.p.syn_in_time_wait in ("rfc6191", "linux") and self.rest == "LISTEN"
 
     def newer_syn(self, seg: Segment) -> Expr:
         """RFC 6191 section 2: the SYN belongs to a newer incarnation than the one in TIME-WAIT.
@@ -562,7 +536,7 @@ class Endpoint:
         TS.Recent, or equal to it with SEG.SEQ above RCV.NXT; otherwise SEG.SEQ is above
         RCV.NXT."""
         by_seq = seq_lt(self.rcv_nxt, seg.seq)
-        if not self.k.timestamps or seg.ts is None:
+        if not self.p.timestamps or seg.ts is None:
             return by_seq
         valid = and_(self.ts_ok, self.ts_age.lt(self.ts_stale))
         by_ts = or_(seq_lt(self.ts_recent, seg.ts), and_(seg.ts.eq(self.ts_recent), by_seq))
@@ -600,18 +574,18 @@ class Endpoint:
                 paws=False,
             )
             tw_syn = and_(tw_syn, not_(other))
-        if self.k.syn_in_time_wait == "linux":
+        if self.p.syn_in_time_wait == "linux":
             paws = self.paws_rejects(seg)
             by_ts = (
                 and_(self.ts_ok, seq_lt(self.ts_recent, seg.ts))
-                if self.k.timestamps and seg.ts is not None
+                if self.p.timestamps and seg.ts is not None
                 else FALSE
             )
             newer = and_(not_(paws), or_(seq_lt(self.rcv_nxt, seg.seq), by_ts))
             iss = self.snd_nxt + 65537 % (1 << self.seq_t.bits)
 
             def answer(u: Updates, s: Segment) -> None:
-                u.set(self.timer, ite(paws, lift(self.k.time_wait + 1), self.timer))
+                u.set(self.timer, ite(paws, lift(self.time_wait + 1), self.timer))
                 self.emit_ack(u)
 
             self.recv(
@@ -665,7 +639,7 @@ class Endpoint:
         tw_syn: Expr | None = None
         if self.rfc6191():
             tw_syn = and_(self.state.eq("TIME_WAIT"), seg.syn, not_(seg.ack), not_(seg.rst))
-        if self.k.timestamps:
+        if self.p.timestamps:
             paws = self.paws_rejects(seg)
             self.recv(
                 "paws_reject",
@@ -712,7 +686,7 @@ class Endpoint:
 
         def tw_restart(u: Updates, s: Segment) -> None:
             u.set(self.old_fin, or_(self.old_fin, s.inc.lt(self.inc)))
-            u.set(self.timer, self.k.time_wait + 1)
+            u.set(self.timer, self.time_wait + 1)
             self.emit_ack(u)
 
         self.recv(
@@ -736,14 +710,14 @@ class Endpoint:
             "unacceptable_rst",
             i,
             and_(not_(ok), seg.rst)
-            if not self.k.rst_before_rcv_nxt
+            if not self.p.rst_before_rcv_nxt
             else and_(not_(ok), seg.rst, not_(self.rst_before_rcv_nxt(seg))),
             "RFC 9293 3.10.7.4: an unacceptable RST is dropped",
             lambda u, s: None,
             tuple(
                 x
                 for x in SYNCHRONIZED
-                if not (x == "TIME_WAIT" and self.k.time_wait_rst == "linux")
+                if not (x == "TIME_WAIT" and self.p.time_wait_rst == "linux")
             ),
         )
         self._rst(i, seg, ok)
@@ -764,7 +738,7 @@ class Endpoint:
         simultaneous open; ``sk->sk_socket`` set) the peer's SYN,ACK passes when it carries
         nothing else (``seq + 1 == end_seq``), SEG.SEQ + 1 = RCV.NXT and SEG.ACK = SND.NXT.
         None unless ``synrcvd_synack = "linux"``."""
-        if self.k.synrcvd_synack != "linux":
+        if self.p.synrcvd_synack != "linux":
             return None
         return and_(
             self.state.eq("SYN_RECEIVED"),
@@ -779,12 +753,12 @@ class Endpoint:
         )
 
     def _rst(self, i: int, seg: Segment, ok: Expr) -> None:
-        exact = seg.seq.eq(self.rcv_nxt) if self.k.rfc5961 else TRUE
+        exact = seg.seq.eq(self.rcv_nxt) if self.p.rfc5961 else TRUE
         # Linux's TIME-WAIT takes only an RST at exactly RCV.NXT and challenges none
         # (tcp_timewait_state_process): TIME-WAIT has rules of its own below.
-        linux_tw = self.k.time_wait_rst == "linux"
+        linux_tw = self.p.time_wait_rst == "linux"
         sync = tuple(x for x in SYNCHRONIZED if not (linux_tw and x == "TIME_WAIT"))
-        if self.k.rfc5961:
+        if self.p.rfc5961:
             self.recv(
                 "rst_challenge",
                 i,
@@ -793,7 +767,7 @@ class Endpoint:
                 lambda u, s: self.emit_ack(u),
                 sync,
             )
-        resettable = tuple(s for s in sync if not (s == "TIME_WAIT" and self.k.rfc1337))
+        resettable = tuple(s for s in sync if not (s == "TIME_WAIT" and self.p.rfc1337))
 
         def reset(u: Updates, s: Segment) -> None:
             u.set(self.fin_reset, or_(self.fin_reset, self.state.eq("LAST_ACK")))
@@ -814,7 +788,7 @@ class Endpoint:
             reset,
             resettable,
         )
-        if self.k.rst_before_rcv_nxt:
+        if self.p.rst_before_rcv_nxt:
             self.recv(
                 "reset_before_rcv_nxt",
                 i,
@@ -825,7 +799,7 @@ class Endpoint:
                 ("CLOSE_WAIT", "LAST_ACK", "CLOSING"),
             )
         tw_exact = and_(seg.rst, seg.seq.eq(self.rcv_nxt)) if linux_tw else and_(ok, seg.rst, exact)
-        if linux_tw and not self.k.rfc1337:
+        if linux_tw and not self.p.rfc1337:
             self.recv(
                 "time_wait_reset",
                 i,
@@ -835,7 +809,7 @@ class Endpoint:
                 reset,
                 ("TIME_WAIT",),
             )
-        if self.k.rfc1337:
+        if self.p.rfc1337:
             self.recv(
                 "time_wait_ignore_rst",
                 i,
@@ -857,7 +831,7 @@ class Endpoint:
 
     def rst_before_rcv_nxt(self, seg: Segment) -> Expr:
         """Linux tcp_reset_check: an RST at RCV.NXT-1 in CLOSE-WAIT, LAST-ACK or CLOSING."""
-        if not self.k.rst_before_rcv_nxt:
+        if not self.p.rst_before_rcv_nxt:
             return FALSE
         return and_(self.is_("CLOSE_WAIT", "LAST_ACK", "CLOSING"), seg.seq.eq(self.rcv_nxt - 1))
 
@@ -870,7 +844,7 @@ class Endpoint:
             # the listener (tcp_check_req): a new SYN in window resets it (embryonic_reset)
             # with the RST tcp_v4_send_reset makes for a segment without ACK.
             embryonic = and_(self.state.eq("SYN_RECEIVED"), self.passive)
-            linux = self.k.synrcvd_syn == "linux"
+            linux = self.p.synrcvd_syn == "linux"
 
             def drop_request(u: Updates, s: Segment) -> None:
                 if linux:
@@ -899,7 +873,7 @@ class Endpoint:
                 ("SYN_RECEIVED",),
             )
             guard = and_(guard, not_(embryonic))
-        if self.k.rfc5961:
+        if self.p.rfc5961:
             self.recv(
                 "syn_challenge",
                 i,
@@ -959,7 +933,7 @@ class Endpoint:
             )
             guard = and_(base, not_(too_far))
             rule = f"RFC 9293 3.10.7.4 fifth to eighth, {state}: ACK, data, FIN"
-            if self.k.rfc5961_ack and state != "TIME_WAIT":
+            if self.p.rfc5961_ack and state != "TIME_WAIT":
                 # MAX.SND.WND is the peer's window, `window` like ours.
                 too_old = seq_lt(seg.ackno, una - self.rcv_wnd)
                 self.recv(
@@ -972,7 +946,7 @@ class Endpoint:
                     (state,),
                 )
                 guard = and_(guard, not_(too_old))
-            if self.k.close_mode == "close" and state in ("FIN_WAIT_1", "FIN_WAIT_2"):
+            if self.p.close_mode == "close" and state in ("FIN_WAIT_1", "FIN_WAIT_2"):
                 # After close() nobody will read: new data is answered by RST and the
                 # connection is deleted (RFC 1122 4.2.2.13; Linux tcp_rcv_state_process,
                 # LINUX_MIB_TCPABORTONDATA; the RST of tcp_v4_send_reset: <SEQ=SEG.ACK>).
@@ -995,7 +969,7 @@ class Endpoint:
                 guard = and_(guard, not_(new_data))
 
         def process(u: Updates, s: Segment, delay_ack: bool = False) -> None:
-            if self.k.timestamps and s.ts is not None:
+            if self.p.timestamps and s.ts is not None:
                 # RFC 7323 4.3 R3: TS.Recent follows SEG.TSval if SEG.SEQ =< Last.ACK.sent.
                 newer = and_(
                     seq_le(s.seq, self.rcv_nxt),
@@ -1006,10 +980,10 @@ class Endpoint:
             una2 = ite(new_ack, s.ackno, una)
             u.set(una, una2)
             all_acked = una2.eq(nxt)
-            if state != "TIME_WAIT" and not (state == "FIN_WAIT_2" and self.k.fin_timeout):
+            if state != "TIME_WAIT" and not (state == "FIN_WAIT_2" and self.p.fin_timeout_ticks):
                 # In TIME-WAIT the timer is the 2 MSL timeout (RFC 9293 3.10.7.4: only a
                 # retransmitted FIN restarts it); an ACK must not stop it.
-                u.set(self.timer, ite(all_acked, lift(0), ite(new_ack, self.k.rto + 1, self.timer)))
+                u.set(self.timer, ite(all_acked, lift(0), ite(new_ack, self.p.rto + 1, self.timer)))
                 u.set(self.tries, ite(new_ack, lift(0), self.tries))
             fin_acked = and_(all_acked, self.is_(*FIN_SENT))
             now = state
@@ -1122,7 +1096,7 @@ class Endpoint:
         fin_only = and_(fin_sent, (self.snd_una + 1).eq(self.snd_nxt))
         data_fin = (
             and_(fin_sent, (self.snd_una + 2).eq(self.snd_nxt))
-            if self.k.fin_with_data and self.data
+            if self.p.fin_with_data and self.data
             else FALSE
         )
         self.emit(
@@ -1136,7 +1110,7 @@ class Endpoint:
                 "len": ite(or_(syn, fin_only), 0, 1) if self.data else 0,
             },
         )
-        forever = self.k.retries_unlimited
+        forever = self.p.retries_unlimited
         # Retrying forever, `tries` saturates at most_tries, where the RTO is rto_max.
         u.set(self.tries, ite(t.lt(self.most_tries), t + 1, t) if forever else t + 1)
         u.set(self.timer, self.rto_after(t + 1))
@@ -1156,7 +1130,7 @@ class Endpoint:
         )
         if not forever:
             self._give_up(and_(due, outstanding))
-        if self.k.fin_timeout:
+        if self.p.fin_timeout_ticks:
             u = Updates()
             self.to_closed(u)
             self.b.action(
@@ -1196,13 +1170,13 @@ class Endpoint:
         tcp_synack_retries, tcp_retries2)."""
         return ite(
             self.state.eq("SYN_SENT"),
-            lift(self.k.syn_retries),
-            ite(self.state.eq("SYN_RECEIVED"), lift(self.k.synack_retries), lift(self.k.retries)),
+            lift(self.p.syn_retries),
+            ite(self.state.eq("SYN_RECEIVED"), lift(self.p.synack_retries), lift(self.p.retries)),
         )
 
     def tick(self, u: Updates) -> None:
         u.set(self.timer, ite(self.timer.gt(1), self.timer - 1, self.timer))
-        if self.k.timestamps:
+        if self.p.timestamps:
             age = self.ts_age
             u.set(age, ite(and_(self.ts_ok, age.lt(self.ts_stale)), age + 1, age))
 
@@ -1241,7 +1215,7 @@ class Endpoint:
                 {"from": state},
                 f"{self.name}.user",
             )
-            if self.k.fin_with_data and self.unsent is not None and state != "SYN_RECEIVED":
+            if self.p.fin_with_data and self.unsent is not None and state != "SYN_RECEIVED":
                 u = Updates()
                 self.emit(
                     u,
@@ -1296,7 +1270,7 @@ class Endpoint:
         """The RST of an abortive close: <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5), or with
         ``abort_rst_ack`` <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (Linux
         tcp_send_active_reset)."""
-        if self.k.abort_rst_ack:
+        if self.p.abort_rst_ack:
             self.emit(
                 u,
                 {"rst": True, "ack": True, "seq": self.snd_nxt, "ackno": self.rcv_nxt},
@@ -1339,7 +1313,7 @@ class Endpoint:
             else and_(self.is_(*loud), allowed, or_(not_(self.state.eq("SYN_RECEIVED")), mine)),
             u,
             "RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>"
-            + (",ACK (Linux tcp_send_active_reset)" if self.k.abort_rst_ack else "")
+            + (",ACK (Linux tcp_send_active_reset)" if self.p.abort_rst_ack else "")
             + f", {self.rest} (SO_LINGER 0)",
             group=f"{self.name}.user",
         )

@@ -60,12 +60,22 @@ infinite run ticks infinitely often.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from tcpmodel.errors import ModelError
 from tcpmodel.kernel.expr import TRUE, Expr, Lit, Var, and_, enum_const, ite, lift, not_, or_
-from tcpmodel.kernel.system import ArrayRef, Builder, System, Updates
+from tcpmodel.kernel.system import Builder, System, Updates
 from tcpmodel.kernel.types import BOOL, EnumType, IntType
-from tcpmodel.models.base import DEADLOCK_FREE, LibraryProperty, Model, Param, ParamValue
+from tcpmodel.models.base import (
+    DEADLOCK_FREE,
+    LibraryProperty,
+    Model,
+    ParamValue,
+    param,
+    schema,
+    values_of,
+)
+from tcpmodel.tcp.network import Channels
 
 CLIENT = EnumType("client_state", ("CLOSED", "SYN_SENT", "ESTABLISHED"))
 ERROR = EnumType("client_error", ("NONE", "ETIMEDOUT", "ECONNRESET"))
@@ -103,30 +113,128 @@ def _rto_timer(tries: Expr, most: int) -> Expr:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class ListenerParams:
+    """Every parameter of the ``listener`` model, typed, with its default; the model's schema
+    (`PARAMS`) is generated from these fields."""
+
+    backlog: int = param(
+        2,
+        "request entries the listener keeps (half-open connections)",
+        1,
+        4,
+    )
+    accept_backlog: int = param(
+        2,
+        "established connections the accept queue holds",
+        1,
+        4,
+    )
+    synack_retries: int = param(
+        2,
+        "Linux tcp_synack_retries: SYN,ACK retransmissions",
+        0,
+        6,
+    )
+    syn_retries: int = param(
+        2,
+        "Linux tcp_syn_retries: the client's SYN retransmissions",
+        0,
+        6,
+    )
+    syncookies: bool = param(
+        True,
+        "Linux tcp_syncookies: answer a full queue with a cookie",
+    )
+    abort_on_overflow: bool = param(
+        False,
+        "Linux tcp_abort_on_overflow: answer a final ACK that meets a full accept queue with RST",
+    )
+    accept_rate: int = param(
+        1,
+        "the application accept()s every N ticks (0: never)",
+        0,
+        16,
+    )
+    other_clients: int = param(
+        0,
+        "other clients' connections that join the accept queue",
+        0,
+        3,
+    )
+    attack_rate: int = param(
+        1,
+        "spoofed SYNs per tick, at most",
+        0,
+        4,
+    )
+    attack_budget: int | str = param(
+        "unlimited",
+        "spoofed SYNs in all",
+        0,
+        64,
+        choices=("unlimited",),
+    )
+    client_start: int = param(
+        0,
+        "the tick at which the client calls connect()",
+        0,
+        127,
+    )
+    horizon: int = param(
+        10,
+        "ticks a run lasts (0: unbounded, for liveness)",
+        0,
+        128,
+    )
+    capacity: int = param(
+        2,
+        "segments in flight per direction",
+        1,
+        4,
+    )
+    loss: int = param(
+        0,
+        "segments the network may lose in a run",
+        0,
+        3,
+    )
+    backlog_limit: bool = param(
+        True,
+        "a SYN that finds `backlog` entries gets none (false: the mutation that removes the cap)",
+    )
+
+    def __post_init__(self) -> None:
+        if self.horizon and self.client_start >= self.horizon:
+            raise ModelError(
+                f"client_start {self.client_start} must be below horizon {self.horizon}: "
+                "the client calls connect() within the run"
+            )
+
+    @classmethod
+    def of(cls, p: Mapping[str, ParamValue]) -> ListenerParams:
+        """The parameters of a validated mapping (a missing name takes its default)."""
+        return cls(**values_of(cls, p))
+
+
 class Listener:
     """Builds the ``listener`` system from validated parameters (see the module docstring)."""
 
-    def __init__(self, p: Mapping[str, ParamValue]) -> None:
-        self.backlog = int(p["backlog"])
-        self.limit = bool(p["backlog_limit"])
-        self.accept_backlog = int(p["accept_backlog"])
-        self.synack_retries = int(p["synack_retries"])
-        self.syn_retries = int(p["syn_retries"])
-        self.cookies = bool(p["syncookies"])
-        self.abort = bool(p["abort_on_overflow"])
-        self.accept_rate = int(p["accept_rate"])
-        self.others = int(p["other_clients"])
-        self.rate = int(p["attack_rate"])
-        budget = p["attack_budget"]
-        self.budget = None if budget == "unlimited" else int(budget)
-        self.start = int(p["client_start"])
-        self.horizon = int(p["horizon"])
-        self.loss = int(p["loss"])
-        if self.horizon and self.start >= self.horizon:
-            raise ModelError(
-                f"client_start {self.start} must be below horizon {self.horizon}: "
-                "the client calls connect() within the run"
-            )
+    def __init__(self, p: ListenerParams) -> None:
+        self.backlog = p.backlog
+        self.limit = p.backlog_limit
+        self.accept_backlog = p.accept_backlog
+        self.synack_retries = p.synack_retries
+        self.syn_retries = p.syn_retries
+        self.cookies = p.syncookies
+        self.abort = p.abort_on_overflow
+        self.accept_rate = p.accept_rate
+        self.others = p.other_clients
+        self.rate = p.attack_rate
+        self.budget = None if isinstance(p.attack_budget, str) else p.attack_budget
+        self.start = p.client_start
+        self.horizon = p.horizon
+        self.loss = p.loss
         b = self.b = Builder("listener")
         if self.horizon:
             self.time = b.var("time", IntType(0, self.horizon), doc="ticks so far")
@@ -181,12 +289,24 @@ class Listener:
         self.sent: Var | None = None
         if self.budget is not None:
             self.sent = b.var("attacker.sent", IntType(0, self.budget), doc="spoofed SYNs")
-        cap = int(p["capacity"])
+        # The connection model's channels and fault model (`tcpmodel.tcp.network.Channels`),
+        # with records of their own: the segments here carry flags and the cookie ghost but no
+        # sequence numbers, incarnation or age (a round trip is far below a tick, so nothing
+        # ages in flight), and never a duplicate.  A send into a full channel sets
+        # ``net.overflow`` whatever the budget (`full_is_loss` off): the budget ``net.lost``
+        # is the network's losses in the run, never reset.
         fields = [("syn", BOOL), ("ack", BOOL), ("rst", BOOL), ("cookie", BOOL)]
-        self.cs = b.array("net.cs", cap, fields)
-        self.sc = b.array("net.sc", cap, fields)
-        self.lost = b.var("net.lost", IntType(0, self.loss), doc="segments lost so far")
-        self.overflow = b.var("net.overflow", BOOL, doc="ghost: a send met a full channel")
+        self.net = Channels(
+            b,
+            {"cs": "net.cs", "sc": "net.sc"},
+            fields,
+            capacity=p.capacity,
+            loss=self.loss,
+            full_is_loss=False,
+            loss_doc="segments lost so far",
+        )
+        self.cs = self.net.channel["cs"]
+        self.sc = self.net.channel["sc"]
 
     # ---- expressions ----------------------------------------------------------------------
     def requests(self) -> Expr:
@@ -221,23 +341,22 @@ class Listener:
         )
 
     # ---- helpers on updates ---------------------------------------------------------------
-    def send(self, u: Updates, ch: ArrayRef, kind: str, cookie: Lit = False) -> None:
-        """A segment into ``ch``; a full channel loses it and sets ``net.overflow``."""
-        was_full = and_(*(u.current(ch.present(i)) for i in range(ch.capacity)))
-        flags = {f: f in FLAGS[kind] for f in ("syn", "ack", "rst")}
-        ch.send(u, {**flags, "cookie": cookie})
-        u.set(self.overflow, or_(u.current(self.overflow), was_full))
+    def send(self, u: Updates, ch: str, kind: str, cookie: Lit = False) -> None:
+        """A segment into channel ``ch`` (``cs`` or ``sc``); a full channel loses it and sets
+        ``net.overflow``."""
+        flags: dict[str, Lit] = {f: f in FLAGS[kind] for f in ("syn", "ack", "rst")}
+        self.net.put(u, ch, {**flags, "cookie": cookie})
 
     def new_entry(self, u: Updates, spoofed: bool) -> None:
         self.req.send(u, {"spoofed": spoofed, "retries": 0, "timer": 2})
         if not spoofed:
-            self.send(u, self.sc, "SYNACK")
+            self.send(u, "sc", "SYNACK")
 
     def enqueue_legit(self, u: Updates) -> None:
         u.set(self.legit, "QUEUED")
         u.set(self.ahead, self.queued)
 
-    def reply(self, ch: ArrayRef, kind: str, cookie: Lit = False) -> Effect:
+    def reply(self, ch: str, kind: str, cookie: Lit = False) -> Effect:
         return lambda u: self.send(u, ch, kind, cookie)
 
     def drop_entry(self, slot: int) -> Effect:
@@ -245,7 +364,7 @@ class Listener:
 
     def receive(
         self,
-        ch: ArrayRef,
+        ch: str,
         slot: int,
         name: str,
         guard: Expr,
@@ -255,11 +374,11 @@ class Listener:
     ) -> None:
         """One arrival: the segment in ``slot`` of ``ch`` is taken out and ``effects`` run."""
         u = Updates()
-        ch.remove(u, slot)
+        self.net.take(u, ch, slot)
         for effect in effects:
             effect(u)
         params = {"slot": slot} if entry is None else {"slot": slot, "entry": entry}
-        group = "client.receive" if ch is self.sc else "srv.receive"
+        group = "client.receive" if ch == "sc" else "srv.receive"
         self.b.action(name, guard, u, rule, params, group)
 
     # ---- actions --------------------------------------------------------------------------
@@ -268,7 +387,7 @@ class Listener:
         self.add_attacker()
         self.add_listener()
         self.add_request_timers()
-        self.add_network()
+        self.net.add_fault_actions()
         self.add_tick()
         b = self.b
         if self.horizon:
@@ -293,7 +412,7 @@ class Listener:
         u = Updates()
         u.set(self.state, "SYN_SENT")
         u.set(self.timer, 2)
-        self.send(u, self.cs, "SYN")
+        self.send(u, "cs", "SYN")
         b.action(
             "client.connect",
             and_(self.state.eq("CLOSED"), self.error.eq("NONE"), self.time.eq(self.start)),
@@ -304,7 +423,7 @@ class Listener:
         u = Updates()
         u.set(self.tries, self.tries + 1)
         u.set(self.timer, _rto_timer(self.tries + 1, self.syn_retries))
-        self.send(u, self.cs, "SYN")
+        self.send(u, "cs", "SYN")
         due = and_(self.state.eq("SYN_SENT"), self.timer.eq(1))
         b.action(
             "client.retransmit_syn",
@@ -331,34 +450,34 @@ class Listener:
             reset = and_(self.sc.present(i), self.sc.field(i, "rst"))
             seg_cookie = self.sc.field(i, "cookie")
             self.receive(
-                self.sc,
+                "sc",
                 i,
                 "client.synack",
                 and_(synack, self.state.eq("SYN_SENT")),
                 "RFC 9293 3.10.7.3 SYN-SENT: SYN,ACK acking our SYN -> <CTL=ACK>, ESTABLISHED",
                 assign((self.state, "ESTABLISHED"), (self.timer, 0), (self.tries, 0)),
                 assign((self.cookie, seg_cookie)),
-                self.reply(self.cs, "ACK", seg_cookie),
+                self.reply("cs", "ACK", seg_cookie),
             )
             self.receive(
-                self.sc,
+                "sc",
                 i,
                 "client.reack",
                 and_(synack, self.state.eq("ESTABLISHED")),
                 "RFC 9293 3.10.7.4: a retransmitted SYN,ACK is not acceptable -> <CTL=ACK> "
                 "(the final ACK again)",
-                self.reply(self.cs, "ACK", self.cookie),
+                self.reply("cs", "ACK", self.cookie),
             )
             self.receive(
-                self.sc,
+                "sc",
                 i,
                 "client.closed_synack",
                 and_(synack, self.state.eq("CLOSED")),
                 "RFC 9293 3.10.7.1 CLOSED: an ACK-bearing segment -> <SEQ=SEG.ACK><CTL=RST>",
-                self.reply(self.cs, "RST"),
+                self.reply("cs", "RST"),
             )
             self.receive(
-                self.sc,
+                "sc",
                 i,
                 "client.reset",
                 and_(reset, self.state.eq("ESTABLISHED")),
@@ -367,7 +486,7 @@ class Listener:
                 assign((self.state, "CLOSED"), (self.error, "ECONNRESET"), (self.cookie, False)),
             )
             self.receive(
-                self.sc,
+                "sc",
                 i,
                 "client.drop_rst",
                 and_(reset, not_(self.state.eq("ESTABLISHED"))),
@@ -427,7 +546,7 @@ class Listener:
         fresh = self.legit.eq("NONE")
         no_entry = not_(self.has_legit_entry())
         full = self.accept_full()
-        cs = self.cs
+        cs = "cs"
         self.receive(cs, i, "srv.syn_accept_full", and_(syn, full), FULL_ACCEPT)
         open_ = and_(syn, not_(full), fresh)
         self.receive(
@@ -437,7 +556,7 @@ class Listener:
             and_(open_, self.has_legit_entry()),
             "Linux tcp_check_req: a retransmitted SYN for a request entry gets its SYN,ACK "
             "again (RFC 9293 3.10.7.4 SYN-RECEIVED)",
-            self.reply(self.sc, "SYNACK"),
+            self.reply("sc", "SYNACK"),
         )
         self.receive(
             cs,
@@ -448,7 +567,7 @@ class Listener:
             lambda u: self.new_entry(u, spoofed=False),
         )
         if self.cookies:
-            cookie_syn = (COOKIE, self.reply(self.sc, "SYNACK", True))
+            cookie_syn = (COOKIE, self.reply("sc", "SYNACK", True))
         else:
             cookie_syn = (NO_COOKIES, assign((self.client_syn_dropped, True)))
         self.receive(
@@ -497,7 +616,7 @@ class Listener:
                 and_(entry, full),
                 overflow,
                 assign((self.ack_dropped, True)),
-                *((self.drop_entry(j), self.reply(self.sc, "RST")) if self.abort else ()),
+                *((self.drop_entry(j), self.reply("sc", "RST")) if self.abort else ()),
                 entry=j,
             )
             self.receive(
@@ -547,7 +666,7 @@ class Listener:
             "srv.ack_listen",
             and_(stray, not_(valid)),
             LISTEN_ACK,
-            self.reply(self.sc, "RST"),
+            self.reply("sc", "RST"),
         )
         self.receive(
             cs,
@@ -574,7 +693,7 @@ class Listener:
             u = Updates()
             u.set(retries, retries + 1)
             u.set(self.req.field(j, "timer"), _rto_timer(retries + 1, self.synack_retries))
-            u.when(not_(spoofed), lambda w: self.send(w, self.sc, "SYNACK"))
+            u.when(not_(spoofed), lambda w: self.send(w, "sc", "SYNACK"))
             b.action(
                 "srv.retransmit_synack",
                 and_(due, retries.lt(self.synack_retries)),
@@ -607,23 +726,6 @@ class Listener:
                 "the accept queue",
                 group="others",
             )
-
-    def add_network(self) -> None:
-        if not self.loss:
-            return
-        for name, ch in (("cs", self.cs), ("sc", self.sc)):
-            for i in range(ch.capacity):
-                u = Updates()
-                ch.remove(u, i)
-                u.set(self.lost, self.lost + 1)
-                self.b.action(
-                    f"net.lose_{name}",
-                    and_(ch.present(i), self.lost.lt(self.loss)),
-                    u,
-                    "network: a segment is lost",
-                    {"slot": i},
-                    "net.lose",
-                )
 
     def add_tick(self) -> None:
         u = Updates()
@@ -674,8 +776,8 @@ class Listener:
         )
 
 
-def build(p: Mapping[str, ParamValue]) -> System:
-    return Listener(p).build()
+def build(values: Mapping[str, ParamValue]) -> System:
+    return Listener(ListenerParams.of(values)).build()
 
 
 PROPERTIES = (
@@ -724,41 +826,7 @@ PROPERTIES = (
     DEADLOCK_FREE,
 )
 
-PARAMS = (
-    Param("backlog", "int", 2, "request entries the listener keeps (half-open connections)", 1, 4),
-    Param("accept_backlog", "int", 2, "established connections the accept queue holds", 1, 4),
-    Param("synack_retries", "int", 2, "Linux tcp_synack_retries: SYN,ACK retransmissions", 0, 6),
-    Param("syn_retries", "int", 2, "Linux tcp_syn_retries: the client's SYN retransmissions", 0, 6),
-    Param("syncookies", "bool", True, "Linux tcp_syncookies: answer a full queue with a cookie"),
-    Param(
-        "abort_on_overflow",
-        "bool",
-        False,
-        "Linux tcp_abort_on_overflow: answer a final ACK that meets a full accept queue with RST",
-    ),
-    Param("accept_rate", "int", 1, "the application accept()s every N ticks (0: never)", 0, 16),
-    Param("other_clients", "int", 0, "other clients' connections that join the accept queue", 0, 3),
-    Param("attack_rate", "int", 1, "spoofed SYNs per tick, at most", 0, 4),
-    Param(
-        "attack_budget",
-        "int_or_choice",
-        "unlimited",
-        "spoofed SYNs in all",
-        0,
-        64,
-        ("unlimited",),
-    ),
-    Param("client_start", "int", 0, "the tick at which the client calls connect()", 0, 127),
-    Param("horizon", "int", 10, "ticks a run lasts (0: unbounded, for liveness)", 0, 128),
-    Param("capacity", "int", 2, "segments in flight per direction", 1, 4),
-    Param("loss", "int", 0, "segments the network may lose in a run", 0, 3),
-    Param(
-        "backlog_limit",
-        "bool",
-        True,
-        "a SYN that finds `backlog` entries gets none (false: the mutation that removes the cap)",
-    ),
-)
+PARAMS = schema(ListenerParams)
 
 MODEL = Model(
     "listener",
@@ -768,4 +836,4 @@ MODEL = Model(
     PROPERTIES,
 )
 
-__all__ = ["MODEL", "PARAMS", "PROPERTIES", "build"]
+__all__ = ["MODEL", "PARAMS", "PROPERTIES", "ListenerParams", "build"]

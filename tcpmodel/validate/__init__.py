@@ -4,7 +4,8 @@ Data flow: `capture.read` (dpkt) → `capture.connections` (4-tuple, incarnation
 `abstract.abstract` (roles, units, numbers relative to each ISN) → `abstract.parameters` (the
 model configuration, chosen from the capture) → `search.search` (the trace-guided search over
 the compiled model's own transitions, for the capture at ``a`` and at ``b``) → a `Verdict` per
-connection: ``conforms`` with a witness trace that `tcpmodel.semantics.replay` accepted,
+connection: ``conforms`` with a witness trace that `tcpmodel.semantics.replay` accepted
+(each distinct witness replayed once per compiled model),
 ``diverges`` at the first segment no execution explains, or ``unknown`` when a bound or the
 abstraction stopped the search.  Pure: nothing here prints.
 """
@@ -211,7 +212,11 @@ def _conforms(
     v: Verdict, o: Outcome, host: str, params: dict[str, ParamValue], system: System, sr: Searcher
 ) -> Verdict:
     trace = _trace(sr, o)
-    replay(system, trace, sr.c)
+    # The same witness replays the same way: each distinct one is replayed once per model.
+    key = tuple(o.path)
+    if key not in sr.replayed:
+        replay(system, trace, sr.c)
+        sr.replayed.add(key)
     v.verdict = "conforms"
     v.host = host
     v.params = params
@@ -223,9 +228,7 @@ def _conforms(
 
 
 def _trace(sr: Searcher, o: Outcome) -> Trace:
-    from tcpmodel.engines.search import trace_step
-
-    return Trace(tuple(trace_step(sr.c, s, ai) for s, ai in o.path), model=sr.c.system.name)
+    return Trace(tuple(sr.step(s, ai) for s, ai in o.path), model=sr.c.system.name)
 
 
 def exit_code(verdicts: Sequence[Verdict]) -> int:

@@ -1,5 +1,10 @@
 """Verdicts of ``tcpmodel validate`` as text, JSON, JUnit XML and ladder diagrams.
 
+`FORMATS` maps each ``validate --format`` name to a `VerdictWriter` (verdicts to the complete
+text printed on stdout): ``text``, ``json`` (also written as ``results.json``), ``junit``
+(``junit.xml``); its choices are read when the command line is parsed, so a new format is one
+entry.
+
 `ladder(v)` draws a connection's capture the way `tcpmodel.render.ladder` draws a trace: two
 lifelines, time downwards, one row per captured segment, each an arrow from its sender to its
 receiver labelled RFC 9293 style with the capture's numbers relative to each side's ISN, the
@@ -10,7 +15,7 @@ and the caption lists what the model would have allowed there.  Pure: text in, t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -147,6 +152,35 @@ def to_junit(verdicts: Sequence[Verdict]) -> str:
         out.append("  </testcase>")
     out.append("</testsuite>")
     return "\n".join(out)
+
+
+VerdictWriter = Callable[[Sequence[Verdict]], str]
+"""``writer(verdicts)``: the complete text ``tcpmodel validate --format`` prints, final newline
+included."""
+
+
+def _json(verdicts: Sequence[Verdict]) -> str:
+    return to_json(verdicts) + "\n"
+
+
+def _junit(verdicts: Sequence[Verdict]) -> str:
+    return to_junit(verdicts) + "\n"
+
+
+FORMATS: dict[str, VerdictWriter] = {"text": text, "json": _json, "junit": _junit}
+"""Every output format of ``tcpmodel validate``, by name, in the order ``--format`` lists them.
+
+The same shape as `tcpmodel.output.FORMATS` (a name to a writer of stdout's text, read when
+the command line is parsed, so a format is one entry: a test adds a toy one with
+``monkeypatch.setitem``), but a second table: its writers take capture `Verdict` values (a
+connection, its segments, the first divergent packet), not a check's `Result` values, and an
+interrupted validation has no ``interrupted`` argument to pass (its unsearched connections
+are ``unknown`` verdicts already)."""
+
+
+def choices() -> tuple[str, ...]:
+    """What ``validate --format`` accepts."""
+    return tuple(FORMATS)
 
 
 def ladder(v: Verdict) -> str:

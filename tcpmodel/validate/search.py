@@ -19,16 +19,24 @@ state, which `tcpmodel.semantics.replay` checks.  Otherwise the first observatio
 explains is the divergence, reported with the states each end could be in just before it and
 the observable steps the model offered there.  A search cut short by a bound (nodes per
 observation, ticks in a long gap) reports that it is not conclusive.
+
+Memos (per `Searcher`, so per compiled configuration): successors and their sorting per state;
+and each search step, the closure before observation ``i`` and the steps matching the next
+observations, by everything it reads (``i``, the nodes with their ticks, the tick budget, the
+peer's later segments, the shape of the observations it can explain).  A step met again is
+not searched again: its result, parent links included, is the one the search would compute.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import decode, show
+from tcpmodel.results import Step
 
 PEER = {"a": "b", "b": "a"}
 CHANNEL = {"a": "net.ab", "b": "net.ba"}
@@ -65,6 +73,22 @@ Key = tuple[int, Node]
 Expansion = tuple[
     list[tuple[int, bytes]], list[tuple[int, bytes, list[Seen]]], list[tuple[int, bytes]]
 ]
+Link = tuple[Key, int, int]  # parent link: previous node, action, observations it explained
+# A closure: (node, fewest ticks, observable steps) each, the bound that cut it, the parent
+# links it adds, and the most segments one of its observable steps shows.
+Closure = tuple[
+    list[tuple[Node, int, list[tuple[int, bytes, list[Seen]]]]], str, dict[Key, Link | None], int
+]
+# Steps matching the next observations: (next observation, node, ticks, its parent key,
+# link); and steps
+# whose later segment failed to match: (the observation it fails at, (node, action, state,
+# the segments from there)).
+Found = list[tuple[int, Node, int, Key, Link]]
+Partial = list[tuple[int, tuple[Node, int, bytes, list[Seen]]]]
+T = TypeVar("T")
+# Search steps remembered per Searcher, counted in the nodes, links and matches they hold (a
+# bound on memory: a closure may hold up to ``max_nodes`` nodes).
+MEMO = 500_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +160,13 @@ class Searcher:
         # Slot bytes -> fields: the same few segments recur in every state (both channels
         # share one record layout).
         self._decoded: dict[bytes, Seg] = {}
+        # Search steps by their inputs (see `search`), trace steps, witnesses replayed.
+        self.closures: dict[Any, Closure] = {}
+        self.matches: dict[Any, tuple[Found, Partial]] = {}
+        self.memo_size = 0  # the weight `closures` and `matches` hold (see `remember`)
+        self._steps: dict[tuple[bytes, int | None], Step] = {}
+        self._initial: list[bytes] | None = None
+        self.replayed: set[tuple[tuple[bytes, int | None], ...]] = set()
         self.lost = system.index.get("net.lost")
         self.loss = 0
         if self.lost is not None:
@@ -148,6 +179,33 @@ class Searcher:
         seq_t = system.variables[system.index["a.iss"]].vtype
         bits = getattr(seq_t, "bits", 32)
         self.mask = (1 << int(bits)) - 1
+
+    def remember(self, memo: dict[Any, T], key: Any, value: T, weight: int) -> T:
+        """``memo[key] = value`` (``memo``: `closures` or `matches`), both memos emptied
+        first when the ``weight`` of ``value`` (nodes, links, matches) would take what they
+        hold past `MEMO`: a bound on memory for a capture of many different connections."""
+        if self.memo_size + weight > MEMO:
+            self.closures.clear()
+            self.matches.clear()
+            self.memo_size = 0
+        memo[key] = value
+        self.memo_size += weight
+        return value
+
+    def step(self, s: bytes, ai: int | None) -> Step:
+        """State ``s`` as a trace step (memoized: witnesses share most of their steps)."""
+        key = (s, ai)
+        got = self._steps.get(key)
+        if got is None:
+            from tcpmodel.engines.search import trace_step
+
+            got = self._steps[key] = trace_step(self.c, s, ai)
+        return got
+
+    def initial(self) -> list[bytes]:
+        if self._initial is None:
+            self._initial = self.c.initial()
+        return self._initial
 
     def successors(self, s: bytes) -> list[tuple[int, bytes]]:
         """The compiled model's successors of ``s`` (action index, state), memoized."""
@@ -286,7 +344,7 @@ def search(
     max_ticks: int = 12,
     max_nodes: int = 200_000,
 ) -> Outcome:
-    init = sr.c.initial()
+    init = sr.initial()
     start: Binding = (None,) * (2 * incs)
     peer = PEER[host]
     # future[i]: the peer's segments seen from observation i on, as (fields, rel SEQ, rel ACK):
@@ -312,6 +370,9 @@ def search(
     last_budget = 0
     # The furthest observation where a step's second segment failed to match, and those steps.
     partial: tuple[list[int], list[tuple[Node, int, bytes, list[Seen]]]] = ([0], [])
+    # What the matching reads of an observation: all but its index and time.
+    shape = [(o.sender, o.syn, o.ack, o.fin, o.rst, o.seq, o.ackno, o.len, o.inc, o.zero)
+             for o in obs]  # fmt: skip
     for i in range(n_obs + 1):
         starts = frontier.pop(i, None)
         if not starts:
@@ -328,37 +389,47 @@ def search(
         else:
             budget = int((obs[i].time - obs[0].time) / tick_seconds) + 1
             budget = min(budget, fewest + max_ticks)
-        closure, hit = _closure(sr, host, i, starts, budget, parent, max_nodes, future[i], incs)
+        # One step of the search is a function of this key (and, for the matching, of the
+        # observations its steps can explain): connections with the same segments so far
+        # repeat it exactly, so it is computed once per Searcher.
+        ckey = (host, i, tuple(starts.items()), budget, future[i], incs, max_nodes)
+        got = sr.closures.get(ckey)
+        if got is None:
+            local: dict[Key, tuple[Key, int, int] | None] = {}
+            closure, hit = _closure(sr, host, i, starts, budget, local, max_nodes, future[i], incs)
+            # The parent links the closure adds: starts keep the step that matched them.
+            links = {k: v for k, v in local.items() if k[1] not in starts}
+            width = max((len(outs) for _, _, ob in closure for _, _, outs in ob), default=0)
+            weight = len(closure) + len(links)
+            got = sr.remember(sr.closures, ckey, (closure, hit, links, width), weight)
+        closure, hit, links, width = got
+        parent.update(links)
         nodes += len(closure)
         if hit:
             cut = cut or hit
         last_closure = closure
         last_starts, last_budget = starts, budget
-        for node, used, observable in closure:
-            for ai, t, outs in observable:
-                if i + len(outs) > n_obs:
-                    continue
-                bd: Binding | None = node[1]
-                for k, seen in enumerate(outs):
-                    assert bd is not None
-                    bd = _match(sr, obs[i + k], seen, bd, host, incs)
-                    if bd is None:
-                        if k > 0 and i + k >= partial[0][0]:
-                            # The step's first segment matched, its second did not: the
-                            # divergence is at the second.
-                            if i + k > partial[0][0]:
-                                partial[0][0] = i + k
-                                partial[1].clear()
-                            partial[1].append((node, ai, t, outs[k:]))
-                        break
-                if bd is None:
-                    continue
-                j = i + len(outs)
-                nxt = (t, bd)
-                bucket = frontier.setdefault(j, {})
-                if nxt not in bucket or bucket[nxt] > used:
-                    bucket[nxt] = used
-                    parent[(j, nxt)] = ((i, node), ai, len(outs))
+        mkey = (ckey, tuple(shape[i : i + width]))
+        matched = sr.matches.get(mkey)
+        if matched is None:
+            matched = _matches(sr, obs, i, closure, host, incs)
+            sr.remember(sr.matches, mkey, matched, 1 + len(matched[0]) + len(matched[1]))
+        found, partials = matched
+        buckets = {j: frontier.setdefault(j, {}) for j in {f[0] for f in found}}
+        for j, nxt, used, pkey, link in found:
+            bucket = buckets[j]
+            was = bucket.get(nxt)
+            if was is None or was > used:
+                bucket[nxt] = used
+                parent[pkey] = link
+        for fails, entry in partials:
+            if fails >= partial[0][0]:
+                # The step's first segment matched, its second did not: the divergence is at
+                # the second.
+                if fails > partial[0][0]:
+                    partial[0][0] = fails
+                    partial[1].clear()
+                partial[1].append(entry)
     if last_i == n_obs and n_obs > 0:
         final = next(iter(starts or {}))
         path, steps = _path(parent, (n_obs, final))
@@ -401,6 +472,40 @@ def search(
         at = next((k for k in parent if k[0] == last_i and k[1] == first), (last_i, first))
     path, steps = _path(parent, at)
     return Outcome(last_i, path, steps, pairs, list(alts.values()), cut, nodes)
+
+
+def _matches(
+    sr: Searcher,
+    obs: list[Obs],
+    i: int,
+    closure: list[tuple[Node, int, list[tuple[int, bytes, list[Seen]]]]],
+    host: str,
+    incs: int,
+) -> tuple[Found, Partial]:
+    """The observable steps of ``closure`` whose segments are ``obs[i:]``'s next ones, as
+    (next observation, node, ticks, parent link), in order; and those whose first segment
+    matched but a later one did not, with the observation that one diverges at."""
+    n_obs = len(obs)
+    found: Found = []
+    partials: Partial = []
+    for node, used, observable in closure:
+        for ai, t, outs in observable:
+            if i + len(outs) > n_obs:
+                continue
+            bd: Binding | None = node[1]
+            for k, seen in enumerate(outs):
+                assert bd is not None
+                bd = _match(sr, obs[i + k], seen, bd, host, incs)
+                if bd is None:
+                    if k > 0:
+                        partials.append((i + k, (node, ai, t, outs[k:])))
+                    break
+            if bd is None:
+                continue
+            j = i + len(outs)
+            nxt = (t, bd)
+            found.append((j, nxt, used, (j, nxt), ((i, node), ai, len(outs))))
+    return found, partials
 
 
 def _closure(
