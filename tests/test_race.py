@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tcpmodel.check import Options, check_spec
-from tcpmodel.engines.explicit import Bounds, ProgressFn
 from tcpmodel.engines.registry import ENGINES
+from tcpmodel.engines.search import Bounds, ProgressFn
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel import cgen
@@ -201,7 +201,7 @@ def test_the_time_limit_spans_the_compilation(cache: Path, monkeypatch: pytest.M
 
 
 def test_progress_names_the_engine_running(capsys: pytest.CaptureFixture[str]) -> None:
-    from tcpmodel.engines.explicit import Progress
+    from tcpmodel.engines.search import Progress
     from tcpmodel.progress import Display
 
     show = Display()

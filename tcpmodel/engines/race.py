@@ -29,7 +29,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, remaining
+from tcpmodel.engines.search import Bounds, Progress, ProgressFn, remaining
 from tcpmodel.errors import NativeError
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt

@@ -39,6 +39,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from tcpmodel.errors import ModelError, NativeError
 from tcpmodel.files import write_atomic
@@ -68,6 +69,53 @@ TC_CHECK = 1  # stopped at a check point (every 1024 states of a level): budget 
 TC_MEM = 2  # growing the tables would pass the memory cap, or allocation failed
 TC_ERROR = 3  # a range error or an overflow; see tc_info
 TC_FULL = 4  # 2**32 - 2 states: the limit of 32-bit parent indices
+
+
+class SearchInfo(NamedTuple):
+    """The driver's status as ``tc_info`` writes it: one ``int64_t`` per field, in this order
+    (`info_source` generates the C function from these fields)."""
+
+    states: int  # states stored
+    transitions: int  # transitions generated
+    next_state: int  # index of the next state of the level to expand
+    level_begin: int  # the level being expanded: states level_begin .. level_end - 1
+    level_end: int
+    undecided: int  # bitmask of the predicates not yet seen to hold
+    table_bytes: int  # bytes the arena, parent, action and hash tables take
+    mem_want: int  # bytes the last refused growth of the tables needed
+    err_kind: int  # ERR_RANGE, ERR_OVERFLOW_ACTION or ERR_OVERFLOW_PREDICATE; 0 if none
+    err_action: int
+    err_var: int
+    err_value: int
+
+
+# Each field of `SearchInfo` as a C expression over the context ``c``.
+_INFO_C: dict[str, str] = {
+    "states": "(int64_t)c->n",
+    "transitions": "(int64_t)c->transitions",
+    "next_state": "(int64_t)c->next",
+    "level_begin": "(int64_t)c->level_begin",
+    "level_end": "(int64_t)c->level_end",
+    "undecided": "(int64_t)c->undecided",
+    "table_bytes": "(int64_t)tc_bytes(c, c->cap, c->tsize, c->nxt_cap)",
+    "mem_want": "(int64_t)c->mem_want",
+    "err_kind": "c->err.kind",
+    "err_action": "c->err.action",
+    "err_var": "c->err.var",
+    "err_value": "c->err.value",
+}
+
+
+def info_source() -> str:
+    """The C function ``tc_info``: the fields of `SearchInfo`, in order."""
+    body = "".join(
+        f"    out[{i}] = {_INFO_C[name]};\n" for i, name in enumerate(SearchInfo._fields)
+    )
+    return (
+        f"/* {', '.join(SearchInfo._fields)} */\n"
+        "void tc_info(void *vc, int64_t *out) {\n    tc_ctx *c = vc;\n" + body + "}\n\n"
+    )
+
 
 # Error kinds in tc_info.
 ERR_RANGE = 1
@@ -498,23 +546,9 @@ int tc_run(void *vc, uint64_t budget, uint64_t max_states) {
     return 0;
 }
 
-/* n, transitions, next, level_begin, level_end, undecided, bytes, mem_want, err x4 */
-void tc_info(void *vc, int64_t *out) {
-    tc_ctx *c = vc;
-    out[0] = (int64_t)c->n;
-    out[1] = (int64_t)c->transitions;
-    out[2] = (int64_t)c->next;
-    out[3] = (int64_t)c->level_begin;
-    out[4] = (int64_t)c->level_end;
-    out[5] = (int64_t)c->undecided;
-    out[6] = (int64_t)tc_bytes(c, c->cap, c->tsize, c->nxt_cap);
-    out[7] = (int64_t)c->mem_want;
-    out[8] = c->err.kind;
-    out[9] = c->err.action;
-    out[10] = c->err.var;
-    out[11] = c->err.value;
-}
+"""
 
+RUNTIME_STATES = r"""
 /* The state at index idx (exact mode; compact mode keeps no states: out is left as it is);
    returns its parent (-1 for an initial state) and action. */
 int64_t tc_state(void *vc, uint64_t idx, uint8_t *out, int64_t *action) {
@@ -845,7 +879,15 @@ def c_source(system: System) -> str:
     """The C translation unit of ``system``: successors and the BFS driver."""
     _check_types(system)
     gen = _Generator(system, layout_of(system))
-    return _head(system, "successors") + HELPERS + RUNTIME_HEAD + gen.body() + RUNTIME_TAIL
+    return (
+        _head(system, "successors")
+        + HELPERS
+        + RUNTIME_HEAD
+        + gen.body()
+        + RUNTIME_TAIL
+        + info_source()
+        + RUNTIME_STATES
+    )
 
 
 def flags_source(system: System, preds: Sequence[Expr]) -> str:
@@ -1117,7 +1159,7 @@ class Flags:
 
     def __call__(self, s: bytes) -> int:
         ovf = ctypes.c_int(0)
-        f = int(self.lib.tc_flags(self.native._padded(s), ctypes.byref(ovf)))
+        f = int(self.lib.tc_flags(self.native.padded(s), ctypes.byref(ovf)))
         if ovf.value:
             self.native.raise_error(ERR_OVERFLOW_PREDICATE, -1, -1, 0)
         return f
@@ -1146,7 +1188,7 @@ class Native(StateCodec):
         out = ctypes.create_string_buffer(n_act * self.size)
         acts = (ctypes.c_int32 * n_act)()
         err = (ctypes.c_int64 * 4)()
-        n = self.lib.tc_successors(self._padded(s), out, acts, err)
+        n = self.lib.tc_successors(self.padded(s), out, acts, err)
         if n < 0:
             self.raise_error(int(err[0]), int(err[1]), int(err[2]), int(err[3]))
         raw = out.raw
@@ -1154,7 +1196,8 @@ class Native(StateCodec):
             (int(acts[k]), raw[k * self.size : k * self.size + self.layout.size]) for k in range(n)
         ]
 
-    def _padded(self, s: bytes) -> bytes:
+    def padded(self, s: bytes) -> bytes:
+        """``s`` as the C code reads a state: at least one byte (zeros appended)."""
         return s if len(s) == self.size else s.ljust(self.size, b"\0")
 
     def raise_error(self, kind: int, action: int, var: int, value: int) -> None:
