@@ -16,7 +16,9 @@ sorted by their bytes, largest first).  Expressions follow `tcpmodel.kernel.comp
 * an update that leaves an `IntType` range is reported as the same `ModelError` as
   `Compiled._range_error`.
 
-One C translation unit per system holds the generated successor function (``tc_body``) and a
+One C translation unit per system holds the generated successor function (``tc_body``, which
+calls the parts ``tc_part<n>``, each the guarded actions of `PART_GROUPS` groups in action
+order, each decoding the variables it reads) and a
 fixed breadth-first driver: an arena of fixed-size states in discovery order (so a BFS level is
 a range of indices), an open-addressing hash set of indices into it, and per state the index of
 its parent and the action that discovered it.  A small unit per list of predicates holds
@@ -25,7 +27,7 @@ other properties does not recompile the successor function.  ``tc_new(..., compa
 hash compaction at run time (`tcpmodel.engines.native`): the hash set then holds 64-bit
 fingerprints (``tc_fp``, independent of ``tc_hash``) in 256 segments that grow one at a time,
 and the arena only the level being expanded and the next one.  Units are compiled with
-``gcc -O2 -shared -fPIC`` into a cache directory (``$TCPMODEL_CACHE`` or ``~/.cache/tcpmodel``)
+``gcc -O1 -shared -fPIC`` into a cache directory (``$TCPMODEL_CACHE`` or ``~/.cache/tcpmodel``)
 under a hash of their source, and loaded with `ctypes`.
 """
 
@@ -61,7 +63,14 @@ I64_MAX = 2**63 - 1
 _SAFE = 2**62  # results within +-2**62 need no overflow check
 MAX_PREDICATES = 64
 
-CFLAGS = ("-O2", "-shared", "-fPIC", "-std=gnu11", "-w")
+PART_GROUPS = 64
+"""Guarded action groups per C function of the successor function (0: one function).  gcc's
+time grows faster than linearly with a function's size, and the connection model's successor
+function has thousands of lines: in parts of 64 groups, with ``-O1``, a configuration compiles
+in about a third of the time of one function at ``-O2``, and explores as fast
+(docs/benchmarks.md, `bench/cflags.py`)."""
+
+CFLAGS = ("-O1", "-shared", "-fPIC", "-std=gnu11", "-w")
 
 # Return codes of tc_run.
 TC_LEVEL = 0  # the current level is fully expanded
@@ -776,24 +785,52 @@ class _Generator:
                 ups.append((i, se))
             ups.sort(key=lambda x: x[0])
             plans.append((ai, simplify(a.guard), ups))
-        exprs = [g for _, g, _ in plans] + [e for _, _, ups in plans for _, e in ups]
-        lines = [
+        groups: list[list[tuple[int, Expr, list[tuple[int, Expr]]]]] = []
+        for plan in plans:
+            if groups and groups[-1][0][1] == plan[1]:
+                groups[-1].append(plan)
+            else:
+                groups.append([plan])
+        size = PART_GROUPS if PART_GROUPS > 0 else max(1, len(groups))
+        parts = [groups[k : k + size] for k in range(0, len(groups), size)]
+        out: list[str] = []
+        for n, part in enumerate(parts):
+            out.append(self._part(n, part, arrays))
+        calls = "".join(
+            f"    nsucc = tc_part{n}(s, mode, c, self, out, acts, err, nsucc);\n"
+            "    if (nsucc < 0) return -1;\n"
+            for n in range(len(parts))
+        )
+        out.append(
             "static int64_t tc_body(const uint8_t *s, int mode, tc_ctx *c, uint32_t self,\n"
-            "                       uint8_t *out, int32_t *acts, tc_err *err) {\n",
-            "    (void)c; (void)self; (void)out; (void)acts;\n",
-            "    int64_t nsucc = 0;\n",
+            "                       uint8_t *out, int32_t *acts, tc_err *err) {\n"
+            "    int64_t nsucc = 0;\n" + calls + "    return nsucc;\n}\n"
+        )
+        return "".join(out)
+
+    def _part(
+        self,
+        n: int,
+        groups: list[list[tuple[int, Expr, list[tuple[int, Expr]]]]],
+        arrays: list[tuple[int, int, int, frozenset[int]]],
+    ) -> str:
+        """One function of the successor function: the actions of ``groups`` in order, each
+        group's actions sharing one guard; returns the successor count so far, -1 on error."""
+        system = self.system
+        exprs = [g for grp in groups for g in [grp[0][1]]] + [
+            e for grp in groups for _, _, ups in grp for _, e in ups
+        ]
+        lines = [
+            f"static __attribute__((noinline)) int64_t tc_part{n}(const uint8_t *s, int mode, "
+            "tc_ctx *c, uint32_t self,\n"
+            "        uint8_t *out, int32_t *acts, tc_err *err, int64_t nsucc) {\n",
+            "    (void)c; (void)self; (void)out; (void)acts; (void)mode;\n",
             "    int ovf = 0;\n",
             "    uint8_t t[S];\n",
             self._unpack(exprs),
         ]
-        k = 0
-        while k < len(plans):
-            guard = plans[k][1]
-            group = [plans[k]]
-            k += 1
-            while k < len(plans) and plans[k][1] == guard:
-                group.append(plans[k])
-                k += 1
+        for group in groups:
+            guard = group[0][1]
             labels = ", ".join(system.actions[ai].label for ai, _, _ in group)
             lines.append(f"    /* {_comment(labels)} */\n")
             if isinstance(guard, Const) and not guard.value:
