@@ -91,7 +91,7 @@ def _rss_bytes() -> int:
 def worker(case: Case, compact: bool) -> dict[str, float | int | None]:
     """One measurement, in this process (which should be fresh)."""
     from tcpmodel.engines import native
-    from tcpmodel.engines.explicit import Bounds
+    from tcpmodel.engines.search import Bounds
     from tcpmodel.formula import Property
     from tcpmodel.kernel.cgen import Native
     from tcpmodel.kernel.expr import TRUE, not_
@@ -115,7 +115,7 @@ def worker(case: Case, compact: bool) -> dict[str, float | int | None]:
         start, cpu = time.perf_counter(), time.process_time()
         outcomes, stats = native._run(search, system, [prop], Bounds(), None, start, 0.0)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        held = search.info()[6]
+        held = search.info().table_bytes
     finally:
         search.close()
     assert stats.complete and outcomes["true"].verdict == "holds"

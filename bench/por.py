@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from tcpmodel.engines import explicit
-from tcpmodel.engines.explicit import Bounds, explore
+from tcpmodel.engines.explicit import explore
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import TcpModelError
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.expr import not_

@@ -24,8 +24,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from tcpmodel.engines.explicit import Bounds, default_jobs
 from tcpmodel.engines.kind import kind
+from tcpmodel.engines.search import Bounds, default_jobs
 from tcpmodel.spec import load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -117,7 +117,7 @@ def native_worker(model: str, params: Params) -> Figures:
     It runs `tcpmodel.engines.native.explore`'s two steps itself, to read the size of the C
     tables (arena, parent and action arrays, hash table) before they are freed."""
     from tcpmodel.engines import native
-    from tcpmodel.engines.explicit import Bounds
+    from tcpmodel.engines.search import Bounds
     from tcpmodel.formula import Property
     from tcpmodel.kernel.cgen import Native
     from tcpmodel.kernel.compile import layout_of
@@ -136,7 +136,7 @@ def native_worker(model: str, params: Params) -> Figures:
             start, cpu = time.perf_counter(), time.process_time()
             _, stats = native._run(search, system, [prop], Bounds(), None, start, 0.0)
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-            table_bytes = search.info()[6]
+            table_bytes = search.info().table_bytes
         finally:
             search.close()
     assert stats.complete

@@ -24,7 +24,7 @@ from tcpmodel.check import Options
 from tcpmodel.check import check_spec as _check_spec
 from tcpmodel.diff import Diff, parse_design
 from tcpmodel.diff import diff as _diff
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import UsageError
 from tcpmodel.results import Result, Trace
 from tcpmodel.spec import Spec, configuration

@@ -36,7 +36,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tcpmodel.engines import registry
-from tcpmodel.engines.explicit import Bounds, ProgressFn, explore, trace_step
+from tcpmodel.engines.explicit import explore
+from tcpmodel.engines.search import Bounds, ProgressFn, trace_step
 from tcpmodel.errors import UsageError
 from tcpmodel.formula import Property
 from tcpmodel.kernel import expr as E
@@ -353,7 +354,7 @@ def _with_step(system: System, c: Compiled, trace: Trace, b: Behaviour) -> Trace
             i = system.index[var]
             if vtype.values[int(c.decode(t)[i])] != b.dst:
                 continue
-        out = Trace((*trace.steps, trace_step(c, t, ai)))
+        out = Trace((*trace.steps, trace_step(c, t, ai)), model=trace.model)
         replay(system, out, c)
         return out
     raise AssertionError(f"no step {b} from the state its predicate holds in")

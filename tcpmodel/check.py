@@ -50,7 +50,8 @@ from dataclasses import dataclass, field
 import z3
 
 from tcpmodel.engines import game, race, registry
-from tcpmodel.engines.explicit import (
+from tcpmodel.engines.registry import AUTO, Outcomes, info, resolve
+from tcpmodel.engines.search import (
     NOT_STARTED,
     Bounds,
     Progress,
@@ -58,7 +59,6 @@ from tcpmodel.engines.explicit import (
     interrupted,
     remaining,
 )
-from tcpmodel.engines.registry import AUTO, Outcomes, info, resolve
 from tcpmodel.errors import NativeError, UsageError
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled

@@ -46,7 +46,7 @@ from types import ModuleType
 from typing import Any
 
 from tcpmodel.check import NOT_STARTED, Options, check_spec, selected
-from tcpmodel.engines.explicit import Bounds, Progress
+from tcpmodel.engines.search import Bounds, Progress
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.parallel import unknown_results

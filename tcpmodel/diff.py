@@ -26,7 +26,7 @@ from typing import Literal
 
 from tcpmodel.behaviours import Behaviour, Explored, explore_behaviours
 from tcpmodel.check import Options, check_spec, with_spec_bounds
-from tcpmodel.engines.explicit import Bounds, ProgressFn
+from tcpmodel.engines.search import Bounds, ProgressFn
 from tcpmodel.errors import UsageError
 from tcpmodel.results import Result, Trace
 from tcpmodel.spec import Configuration, Spec, configuration, load

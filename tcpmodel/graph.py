@@ -26,7 +26,7 @@ from typing import Any
 
 import networkx as nx
 
-from tcpmodel.engines.explicit import trace_step
+from tcpmodel.engines.search import trace_step
 from tcpmodel.errors import UsageError
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System

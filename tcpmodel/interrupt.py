@@ -1,7 +1,7 @@
 """Stopping a run at its next safe point when the user asks (SIGINT, SIGTERM).
 
 `Interrupt` is a request to stop, shared by a command and the engines it runs (it travels in
-`tcpmodel.engines.explicit.Bounds`): a flag the engines poll at their check points (the
+`tcpmodel.engines.search.Bounds`): a flag the engines poll at their check points (the
 explorers with the other bounds, every 1024 states; the Z3 engines before each query), and
 *cancel* callbacks for work that cannot poll: a Z3 query in progress registers its solver's
 ``interrupt`` with `Interrupt.cancelling` for as long as it runs.  An engine that sees the flag

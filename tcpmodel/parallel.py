@@ -44,8 +44,8 @@ from typing import Any
 
 from tcpmodel import interrupt
 from tcpmodel.check import NOT_STARTED, Options, check_spec, selected
-from tcpmodel.engines.explicit import Bounds, Progress
 from tcpmodel.engines.registry import resolve
+from tcpmodel.engines.search import Bounds, Progress
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.results import Result, Stats
 from tcpmodel.spec import Configuration, Spec, load

@@ -24,7 +24,7 @@ import threading
 from rich import progress as rich_progress
 from rich.console import Console
 
-from tcpmodel.engines.explicit import Progress
+from tcpmodel.engines.search import Progress
 
 
 def shown(label: str, p: Progress) -> str:

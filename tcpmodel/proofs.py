@@ -51,7 +51,7 @@ import z3
 import tcpmodel
 from tcpmodel.check import NOT_STARTED, Options, check_spec
 from tcpmodel.engines import registry
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import TcpModelError
 from tcpmodel.files import write_atomic
 from tcpmodel.formula import Property

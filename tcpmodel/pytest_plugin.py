@@ -29,7 +29,7 @@ import pytest
 
 from tcpmodel.check import Options, check_spec
 from tcpmodel.engines import registry
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import TcpModelError
 from tcpmodel.results import Result
 from tcpmodel.spec import Configuration, Spec, load

@@ -2,8 +2,9 @@
 
 A `Trace` is the list of states from an initial state on; step ``k > 0`` names the action that
 led to it (its label and RFC rule).  ``loop`` is the index where a lasso's cycle starts (``None``
-for a finite trace).  States hold user-facing values (enum names, booleans, integers) keyed by
-variable name, so a trace can be written as JSON and read back without the model.
+for a finite trace); ``model`` the name of the system it is a run of.  States hold user-facing
+values (enum names, booleans, integers) keyed by variable name, so a trace can be written as
+JSON and read back without the model.
 
 Verdicts: ``holds`` / ``violated`` for invariants, ``reachable`` / ``unreachable`` for
 reachability, ``proved`` (an unbounded proof, which meets ``expect = "holds"``), and ``unknown``
@@ -14,7 +15,7 @@ expectation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -38,6 +39,10 @@ class Step:
 class Trace:
     steps: tuple[Step, ...]
     loop: int | None = None
+    # The name of the `System` the trace is a run of (``None``: not known, as for a trace read
+    # back from ITF); it chooses the trace's drawing (`tcpmodel.render.drawing`).  Not part of
+    # a trace's identity: two traces with the same steps are the same trace.
+    model: str | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return len(self.steps)

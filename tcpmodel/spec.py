@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import FormulaError, ModelError, SpecError, UsageError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel.system import Fairness, System

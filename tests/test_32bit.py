@@ -18,8 +18,9 @@ import z3
 
 from tcpmodel.engines import native
 from tcpmodel.engines.bmc import bmc
-from tcpmodel.engines.explicit import Bounds, explore
+from tcpmodel.engines.explicit import explore
 from tcpmodel.engines.kind import _preserved, candidate
+from tcpmodel.engines.search import Bounds
 from tcpmodel.engines.symbolic import Budget, Encoding
 from tcpmodel.formula import parse_property
 from tcpmodel.models import MODELS, ParamValue

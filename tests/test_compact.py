@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from tcpmodel import api
 from tcpmodel.check import Options, check_spec
 from tcpmodel.engines import native, registry
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import NativeError, UsageError
 from tcpmodel.formula import Property
 from tcpmodel.kernel.cgen import Native
@@ -213,7 +213,7 @@ def test_auto_without_gcc_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> N
 def test_memory_bound_stops_the_fingerprint_table() -> None:
     # 1.28 million states need about 35 MiB compact: 12 MiB above what the process holds
     # stops a segment of the table from growing, and the search with the memory bound.
-    from tcpmodel.engines.explicit import rss_mb
+    from tcpmodel.engines.search import rss_mb
 
     model, params = CONFIGS[-1]
     system = build(model, params)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tcpmodel.behaviours import Behaviour, actor_of, explore_behaviours
 from tcpmodel.diff import diff, parse_design
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import UsageError
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tcpmodel.check import Options, check_spec
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.spec import Spec, load, spec_files
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from tcpmodel.engines.explicit import Bounds, explore
+from tcpmodel.engines.explicit import explore
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import ModelError, ReplayError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel.system import Builder, System

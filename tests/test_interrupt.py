@@ -22,8 +22,9 @@ import z3
 from tcpmodel import proofs as proof_files
 from tcpmodel.check import NOT_STARTED, Options, check_spec
 from tcpmodel.engines.bmc import bmc
-from tcpmodel.engines.explicit import Bounds, explore
+from tcpmodel.engines.explicit import explore
 from tcpmodel.engines.kind import kind
+from tcpmodel.engines.search import Bounds
 from tcpmodel.engines.symbolic import Budget, Stopped
 from tcpmodel.files import is_temporary
 from tcpmodel.interrupt import Interrupt, handling

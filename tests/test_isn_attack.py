@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from tcpmodel.check import Options, check_exists_forall, check_spec
 from tcpmodel.cli import main
 from tcpmodel.engines import native
-from tcpmodel.engines.explicit import Bounds, explore
+from tcpmodel.engines.explicit import explore
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import FormulaError, SpecError
 from tcpmodel.formula import parse_property
 from tcpmodel.kernel.expr import Const, Expr, Op, Var, and_, enum_const, not_, or_

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from tcpmodel.check import Options, _guarded, check_spec
 from tcpmodel.cli import main
 from tcpmodel.engines import native
-from tcpmodel.engines.explicit import Bounds, ProgressFn, rss_mb
 from tcpmodel.engines.registry import ENGINES, Engine
+from tcpmodel.engines.search import Bounds, ProgressFn, rss_mb
 from tcpmodel.errors import NativeError, ReplayError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel import cgen

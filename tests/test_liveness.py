@@ -339,8 +339,8 @@ def test_lasso_semantics_examples() -> None:
 def test_lasso_bmc_agrees_with_the_explicit_engine(
     case: tuple[System, str, list[Fairness]],
 ) -> None:
-    from tcpmodel.engines.explicit import Bounds
     from tcpmodel.engines.lasso import lasso_bmc
+    from tcpmodel.engines.search import Bounds
 
     system, text, fair = case
     p = prop(system, text)
@@ -363,8 +363,8 @@ def test_lasso_bmc_agrees_with_the_explicit_engine(
 
 
 def test_lasso_bmc_on_peterson_and_naive() -> None:
-    from tcpmodel.engines.explicit import Bounds
     from tcpmodel.engines.lasso import lasso_bmc
+    from tcpmodel.engines.search import Bounds
 
     m = MODELS["mutex"]
     for algo, fairness, want in (
@@ -387,8 +387,8 @@ def test_liveness_spec_explicit_and_symbolic_agree() -> None:
     where the explicit engine proves the property under fairness."""
     from pathlib import Path
 
-    from tcpmodel.engines.explicit import Bounds
     from tcpmodel.engines.lasso import lasso_bmc
+    from tcpmodel.engines.search import Bounds
     from tcpmodel.spec import load
 
     spec = load(Path(__file__).resolve().parent.parent / "specs" / "simultaneous-close.toml")

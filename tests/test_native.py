@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from tcpmodel.engines import explicit, native
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import ModelError, UsageError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel import cgen
@@ -291,3 +291,17 @@ def test_cli_engine_native(tmp_path: Path) -> None:
                 assert res.pop("engine") in ("explicit", "native")
     assert outs[0] == outs[1]
     assert outs[0]["specs"][0]["results"][0]["trace"] is not None
+
+
+def test_the_status_array_is_read_by_the_names_that_generate_it() -> None:
+    """`cgen.SearchInfo` is both the C ``tc_info`` (one ``out[i]`` per field, in order) and
+    how the engine reads it, so a field cannot be read at another field's index."""
+    src = cgen.info_source()
+    fields = cgen.SearchInfo._fields
+    assert src.count("out[") == len(fields) == len(set(fields))
+    lines = [line.strip() for line in src.splitlines() if "out[" in line and "=" in line]
+    assert [line.split("]")[0] for line in lines] == [f"out[{i}" for i in range(len(fields))]
+    assert "c->n;" in lines[fields.index("states")]
+    assert "c->undecided;" in lines[fields.index("undecided")]
+    assert "c->err.kind;" in lines[fields.index("err_kind")]
+    assert src in cgen.c_source(build("mutex", {"algorithm": "peterson"}))

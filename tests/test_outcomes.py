@@ -14,8 +14,8 @@ import pytest
 
 from tcpmodel.check import Options, check_spec
 from tcpmodel.engines import chc as chc_module
-from tcpmodel.engines.explicit import Bounds, ProgressFn
 from tcpmodel.engines.registry import ENGINES, EngineInfo
+from tcpmodel.engines.search import Bounds, ProgressFn
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System

@@ -18,7 +18,7 @@ import pytest
 
 from tcpmodel.check import Options, check_spec
 from tcpmodel.engines import explicit, native
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.formula import parse_property
 from tcpmodel.spec import load
 

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpmodel.engines import explicit
-from tcpmodel.engines.explicit import Bounds, explore
+from tcpmodel.engines.explicit import explore
+from tcpmodel.engines.search import Bounds
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.expr import and_

@@ -8,7 +8,7 @@ import re
 
 from rich.console import Console
 
-from tcpmodel.engines.explicit import Progress
+from tcpmodel.engines.search import Progress
 from tcpmodel.progress import Display
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

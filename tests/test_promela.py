@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from tcpmodel.cli import main
 from tcpmodel.engines import native
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import UsageError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel import spin

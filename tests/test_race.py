@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tcpmodel.check import Options, check_spec
-from tcpmodel.engines.explicit import Bounds, ProgressFn
 from tcpmodel.engines.registry import ENGINES
+from tcpmodel.engines.search import Bounds, ProgressFn
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel import cgen
@@ -201,7 +201,7 @@ def test_the_time_limit_spans_the_compilation(cache: Path, monkeypatch: pytest.M
 
 
 def test_progress_names_the_engine_running(capsys: pytest.CaptureFixture[str]) -> None:
-    from tcpmodel.engines.explicit import Progress
+    from tcpmodel.engines.search import Progress
     from tcpmodel.progress import Display
 
     show = Display()
@@ -210,3 +210,69 @@ def test_progress_names_the_engine_running(capsys: pytest.CaptureFixture[str]) -
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("spec [explicit, compiling]: 1,000 states")
     assert lines[1].startswith("spec: 2,000 states")
+
+
+def test_a_large_configuration_is_handed_to_the_native_engine(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python stops at `race.HANDOFF` states, the run waits for gcc and the native engine
+    checks the configuration from the start: the results are the Python explorer's own."""
+    from tcpmodel.engines import race
+
+    monkeypatch.setattr(race, "HANDOFF", 10)
+    spec = load(SMALL)
+    want = check_spec(spec, Options("explicit"))
+    assert min(r.stats.states for r in want) > 10
+    real = ENGINES["explicit"].run
+    python_states: list[int] = []
+
+    def counted(
+        system: System,
+        props: Sequence[Property],
+        bounds: Bounds,
+        progress: ProgressFn | None,
+        compiled: Compiled | None,
+    ) -> tuple[dict[str, Outcome], Stats]:
+        got, stats = real(system, props, bounds, progress, compiled)
+        python_states.append(stats.states)
+        return got, stats
+
+    monkeypatch.setitem(ENGINES, "explicit", dataclasses.replace(ENGINES["explicit"], run=counted))
+    got = check_spec(spec, Options("auto"))
+    assert {r.engine for r in got} == {"native"}
+    assert [comparable(r) for r in got] == [comparable(r) for r in want]
+    # each Python run stopped at the hand-off, short of the configuration's states
+    assert python_states and all(
+        10 <= n < r.stats.states for n, r in zip(python_states, want, strict=False)
+    )
+
+
+def test_a_gcc_failure_after_the_hand_off_checks_with_python_from_the_start(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tcpmodel.engines import race
+
+    monkeypatch.setattr(race, "HANDOFF", 10)
+    monkeypatch.setattr(cgen, "CFLAGS", (*cgen.CFLAGS, "-fno-such-option-anywhere"))
+    spec = load(SMALL)
+    want = check_spec(spec, Options("explicit"))
+    got = check_spec(spec, Options("auto"))
+    assert {r.engine for r in got} == {"explicit"}
+    assert all(r.reason and "the native engine failed (gcc failed" in r.reason for r in got)
+    assert [(r.verdict, r.stats.states) for r in got] == [(r.verdict, r.stats.states) for r in want]
+
+
+def test_a_state_bound_below_the_hand_off_stays_with_python(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tcpmodel.engines import race
+
+    monkeypatch.setattr(race, "HANDOFF", 10)
+    got = check_spec(load(SMALL), Options("auto", Bounds(max_states=10)))
+    # (auto then tries to prove what the bound left open: those results are kind's)
+    explored = [r for r in got if r.engine != "kind"]
+    assert explored and {r.engine for r in explored} == {"explicit"}
+    assert all(
+        r.verdict != "unknown" or r.reason.startswith("state bound 10 reached") for r in explored
+    )
+    assert all(r.stats.states < 20 for r in explored)  # not a complete search: bound kept

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from tcpmodel.check import NOT_STARTED, Options, check_spec
 from tcpmodel.cli import main
 from tcpmodel.cluster import Checker, Job
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.spec import load
 from tests.test_interrupt import LONG, assert_complete_files, start, wait_for
 

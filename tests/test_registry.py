@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from tcpmodel.check import Options, check_spec
 from tcpmodel.cli import main
-from tcpmodel.engines.explicit import Bounds, ProgressFn, explore
+from tcpmodel.engines.explicit import explore
 from tcpmodel.engines.registry import ENGINES, EngineInfo
+from tcpmodel.engines.search import Bounds, ProgressFn
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System

@@ -16,7 +16,18 @@ from tcpmodel import render
 from tcpmodel.check import Options, check_spec
 from tcpmodel.cli import main
 from tcpmodel.errors import UsageError
-from tcpmodel.render import caption, chain, digraph, graphviz, itf, ladder, listen, text
+from tcpmodel.render import (
+    caption,
+    chain,
+    digraph,
+    drawing,
+    explorer,
+    graphviz,
+    itf,
+    ladder,
+    listen,
+    text,
+)
 from tcpmodel.render.flow import CHANNEL, flow, segments_in
 from tcpmodel.results import Result, Step, Trace
 from tcpmodel.semantics import replay
@@ -485,3 +496,22 @@ def test_cli_renders_the_flood_with_graphviz(tmp_path: Path) -> None:
     assert code == 0, err
     svg = out.read_text()
     assert "<svg" in svg and "attacker.syn_entry" in svg and "client.give_up" in svg
+
+
+def test_the_model_chooses_the_drawing_not_the_variable_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trace is drawn as its model says (`render.drawing.DRAWINGS`): a ``connection``
+    trace that names no model is a chain, and a registered entry draws its model's traces."""
+    t = trace_of(fixed_isn())
+    assert t.model == "connection" and drawing.of(t) is drawing.CONNECTION
+    anonymous = Trace(t.steps, t.loop)
+    assert drawing.of(anonymous) is drawing.CHAIN
+    assert render.diagram(anonymous).startswith("digraph chain")
+    mutex = trace_of(result(SPECS / "mutex-naive.toml", "mutual-exclusion"))
+    assert mutex.model == "mutex-naive" and drawing.of(mutex) is drawing.CHAIN
+    toy = drawing.Drawing("toy", lambda trace, lines: "digraph toy {}\n", drawing.CONNECTION.panes)
+    monkeypatch.setitem(drawing.DRAWINGS, "mutex-naive", toy)
+    assert render.diagram(mutex) == "digraph toy {}\n"
+    panes = explorer.steps(mutex, None)[0]["panes"]
+    assert isinstance(panes, list) and panes[0]["title"] == "a (client)"

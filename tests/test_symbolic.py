@@ -24,8 +24,9 @@ from tcpmodel.check import Options, check_spec
 from tcpmodel.engines import registry
 from tcpmodel.engines.bmc import bmc
 from tcpmodel.engines.chc import chc
-from tcpmodel.engines.explicit import Bounds, explore
+from tcpmodel.engines.explicit import explore
 from tcpmodel.engines.kind import kind
+from tcpmodel.engines.search import Bounds
 from tcpmodel.engines.symbolic import Encoding, Unrolling
 from tcpmodel.errors import ModelError
 from tcpmodel.formula import parse_property

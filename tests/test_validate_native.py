@@ -114,6 +114,7 @@ def test_without_gcc_python_takes_over(
         assert all(sr.fn.engine == "python" for _, sr in models.cache.values())
         (note,) = models.notes()
         assert "gcc" in note and "not on PATH" in note
+        assert "--successors python" in note and "--engine" not in note
 
 
 def _basic(mode: str = "python") -> tuple[System, Searcher]:

@@ -16,7 +16,7 @@ from tcpmodel.check import Options, compact_engine
 from tcpmodel.cli.common import RegistryChoice, bounds, fail, load_all
 from tcpmodel.cli.out import write_out
 from tcpmodel.engines import registry
-from tcpmodel.engines.explicit import Bounds, default_jobs
+from tcpmodel.engines.search import Bounds, default_jobs
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.progress import Display
 from tcpmodel.results import Result

@@ -12,7 +12,7 @@ import click
 
 from tcpmodel import behaviours, interrupt
 from tcpmodel.cli.common import RegistryChoice, bounds, fail, write
-from tcpmodel.engines.explicit import Bounds
+from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import TcpModelError, UsageError
 from tcpmodel.progress import Display
 

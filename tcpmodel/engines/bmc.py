@@ -31,10 +31,18 @@ from collections.abc import Sequence
 
 import z3
 
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, rss_mb
+from tcpmodel.engines.search import (
+    NO_BOUNDS,
+    Bounds,
+    Progress,
+    ProgressFn,
+    Proof,
+    bad_of,
+    rss_mb,
+    verdicts,
+)
 from tcpmodel.engines.symbolic import (
     DEFAULT_MAX_DEPTH,
-    NO_BOUNDS,
     Budget,
     Encoding,
     Stopped,
@@ -44,16 +52,11 @@ from tcpmodel.engines.symbolic import (
 from tcpmodel.errors import ReplayError
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled
-from tcpmodel.kernel.expr import Expr, not_
+from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.smt import Term
 from tcpmodel.kernel.system import System
 from tcpmodel.results import Outcome, Stats, Trace
 from tcpmodel.semantics import replay
-
-
-def bad_of(p: Property) -> Expr:
-    """The states a property's search looks for: a violation or a witness."""
-    return not_(p.predicate) if p.kind == "always" else p.predicate
 
 
 def depth_bound(bounds: Bounds) -> tuple[int, str]:
@@ -178,7 +181,8 @@ def bmc(
                 progress(Progress(0, base.k, 0, budget.seconds))
     except Stopped as s:
         stop = f"{s.reason} at step {base.k}; no violation within {base.k - 1} steps"
-    outcomes = outcomes_of(properties, found, complete, stop, base.k)
+    proofs = dict.fromkeys(range(len(properties)), Proof(threshold(base.k))) if complete else {}
+    outcomes = verdicts(properties, found, proofs, stop)
     stats = Stats(0, 0, base.k, budget.seconds, rss_mb(), complete)
     return {**outcomes, **skipped}, stats
 
@@ -187,26 +191,3 @@ def threshold(k: int) -> str:
     """The reason of a verdict proved by the completeness threshold ``k``."""
     steps = "step" if k == 1 else "steps"
     return f"completeness threshold: no loop-free path has more than {k} {steps}"
-
-
-def outcomes_of(
-    properties: Sequence[Property],
-    found: dict[int, Trace],
-    complete: bool,
-    stop: str,
-    k: int,
-) -> dict[str, Outcome]:
-    out: dict[str, Outcome] = {}
-    for i, p in enumerate(properties):
-        trace = found.get(i)
-        if trace is not None:
-            out[p.name] = Outcome("violated" if p.kind == "always" else "reachable", trace)
-        elif complete:
-            out[p.name] = Outcome(
-                "holds" if p.kind == "always" else "unreachable",
-                reason=threshold(k),
-            )
-        else:
-            what = "violation" if p.kind == "always" else "witness"
-            out[p.name] = Outcome("unknown", reason=stop.replace("violation", what))
-    return out

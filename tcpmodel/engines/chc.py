@@ -33,9 +33,9 @@ from collections.abc import Sequence
 
 import z3
 
-from tcpmodel.engines.bmc import bad_of, bmc
-from tcpmodel.engines.explicit import Bounds, ProgressFn, rss_mb
-from tcpmodel.engines.symbolic import NO_BOUNDS, Budget, Encoding, Stopped, safety_only
+from tcpmodel.engines.bmc import bmc
+from tcpmodel.engines.search import NO_BOUNDS, Bounds, ProgressFn, Proof, bad_of, rss_mb, verdict
+from tcpmodel.engines.symbolic import Budget, Encoding, Stopped, safety_only
 from tcpmodel.errors import FormulaError, ReplayError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel import smt
@@ -43,7 +43,7 @@ from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.smt import Term
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import EnumType, VarType
-from tcpmodel.results import Outcome, Stats, Verdict
+from tcpmodel.results import Outcome, Stats
 
 
 def chc(
@@ -77,9 +77,8 @@ def chc(
         if inv is None:
             refuted.append(p)
             continue
-        verdict: Verdict = "proved" if p.kind == "always" else "unreachable"
         text = readable(enc, inv)
-        out[p.name] = Outcome(verdict, reason="invariant: " + text, invariant=text)
+        out[p.name] = verdict(p, None, Proof("invariant: " + text, proved=True, invariant=text), "")
     depth = 0
     if refuted:
         rest = None if bounds.timeout is None else max(0.0, bounds.timeout - budget.seconds)

@@ -19,77 +19,34 @@ early once every property is decided.
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
+from tcpmodel.engines.search import (
+    NO_BOUNDS,
+    Bounds,
+    Progress,
+    ProgressFn,
+    bad_of,
+    exhaustive,
+    limit,
+    memory_stop,
+    rss_mb,
+    trace_step,
+    verdicts,
+)
 from tcpmodel.formula import Property
-from tcpmodel.interrupt import Interrupt
-from tcpmodel.kernel.compile import Compiled, StateCodec
-from tcpmodel.kernel.expr import Expr, not_
+from tcpmodel.kernel.compile import Compiled
+from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.por import Reducer, independence
 from tcpmodel.kernel.system import System
-from tcpmodel.kernel.types import show
-from tcpmodel.results import Outcome, Stats, Step, Trace
-
-
-@dataclass(frozen=True, slots=True)
-class Bounds:
-    """Limits of one exploration; ``None`` means no limit.  ``interrupt``: a stop request the
-    engines poll with the other bounds (`tcpmodel.interrupt`)."""
-
-    max_depth: int | None = None
-    max_states: int | None = None
-    timeout: float | None = None
-    max_memory_mb: float | None = None
-    interrupt: Interrupt | None = field(default=None, compare=False)
-    # A search option, not a limit: partial-order reduction in `explore` (`tcpmodel.kernel.por`).
-    por: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    states: int
-    depth: int
-    frontier: int
-    seconds: float
-    engine: str = ""  # which engine is running, where a run uses several (`engines.race`)
-
-    @property
-    def rate(self) -> float:
-        return self.states / self.seconds if self.seconds > 0 else 0.0
-
-
-ProgressFn = Callable[[Progress], None]
-
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def rss_mb() -> float:
-    """Resident memory of this process now, in MiB."""
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * _PAGE / 2**20
-    except OSError:  # pragma: no cover - non-Linux
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def default_jobs() -> int:
-    """The number of cores this process may run on (worker processes, solver threads)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+from tcpmodel.results import Outcome, Stats, Trace
 
 
 def explore(
     system: System,
     properties: Sequence[Property],
-    bounds: Bounds = Bounds(),
+    bounds: Bounds = NO_BOUNDS,
     progress: ProgressFn | None = None,
     compiled: Compiled | None = None,
 ) -> tuple[dict[str, Outcome], Stats]:
@@ -98,7 +55,7 @@ def explore(
     start = time.monotonic()
     base_mem = rss_mb()
     peak = base_mem
-    preds = [not_(p.predicate) if p.kind == "always" else p.predicate for p in properties]
+    preds = [bad_of(p) for p in properties]
     flags = c.flags(preds)
     undecided = (1 << len(properties)) - 1
     hits: dict[int, tuple[bytes, int]] = {}
@@ -160,7 +117,7 @@ def explore(
                     reduce = None  # nothing reducible so far: stop paying for the analysis
             if k & 1023 == 1023:
                 now = time.monotonic()
-                stop = _limit(bounds, len(seen), now - start, depth + 1)
+                stop = limit(bounds, len(seen), now - start, depth + 1)
                 mem = rss_mb()
                 peak = max(peak, mem)
                 stop = stop or memory_stop(bounds, mem)
@@ -175,7 +132,7 @@ def explore(
         depth += 1
         if stop:
             break
-        stop = _limit(bounds, len(seen), time.monotonic() - start, depth)
+        stop = limit(bounds, len(seen), time.monotonic() - start, depth)
         if stop:
             break
     complete = not frontier and not stop
@@ -195,7 +152,7 @@ def explore(
     if progress is not None and seconds >= 1.0:
         progress(Progress(len(seen), stats.depth, 0, seconds))
     found = {i: _trace(c, levels, s, d) for i, (s, d) in hits.items()}
-    return verdicts(properties, found, complete, stop), stats
+    return verdicts(properties, found, exhaustive(properties, complete), stop), stats
 
 
 POR_TRIAL = 10_000
@@ -211,60 +168,6 @@ def _reducer(c: Compiled, preds: Sequence[Expr]) -> Reducer | None:
     return Reducer(ind, c.flags(list(ind.conjuncts)))
 
 
-def verdicts(
-    properties: Sequence[Property], found: dict[int, Trace], complete: bool, stop: str
-) -> dict[str, Outcome]:
-    """The outcome of each property from what a search found (by property index), whether it
-    was exhaustive, and the bound that stopped it (the module docstring's contract)."""
-    out: dict[str, Outcome] = {}
-    for i, p in enumerate(properties):
-        trace = found.get(i)
-        if trace is not None:
-            out[p.name] = Outcome("violated" if p.kind == "always" else "reachable", trace)
-        elif complete:
-            out[p.name] = Outcome("holds" if p.kind == "always" else "unreachable")
-        else:
-            out[p.name] = Outcome("unknown", reason=stop or "search stopped before a verdict")
-    return out
-
-
-def memory_stop(bounds: Bounds, mem: float) -> str:
-    """The reason to stop if resident memory ``mem`` (MiB) is past the bound, else ``""``."""
-    if bounds.max_memory_mb is not None and mem > bounds.max_memory_mb:
-        return f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({mem:.0f} MiB)"
-    return ""
-
-
-def interrupted(bounds: Bounds) -> bool:
-    return bounds.interrupt is not None and bounds.interrupt.requested
-
-
-NOT_STARTED = "interrupted before it started"
-"""The reason of every run an interrupt came before."""
-
-
-def remaining(bounds: Bounds, states: int, seconds: float) -> Bounds | None:
-    """The bounds left for the next exploration after ``states`` states and ``seconds``
-    seconds, or ``None`` if a state or time bound is already used up."""
-    max_states = None if bounds.max_states is None else bounds.max_states - states
-    timeout = None if bounds.timeout is None else bounds.timeout - seconds
-    if (max_states is not None and max_states <= 0) or (timeout is not None and timeout <= 0):
-        return None
-    return dataclasses.replace(bounds, max_states=max_states, timeout=timeout)
-
-
-def _limit(bounds: Bounds, states: int, seconds: float, depth: int) -> str:
-    """The reason to stop at a check point (``depth``: the level being explored), else ``""``;
-    an interrupt first."""
-    if interrupted(bounds):
-        return f"interrupted after {states} states, depth {depth}"
-    if bounds.max_states is not None and states >= bounds.max_states:
-        return f"state bound {bounds.max_states} reached"
-    if bounds.timeout is not None and seconds >= bounds.timeout:
-        return f"time limit {bounds.timeout:g} s reached"
-    return ""
-
-
 def _trace(c: Compiled, levels: list[list[bytes]], target: bytes, depth: int) -> Trace:
     """The BFS-shortest trace to ``target``, found by re-expanding earlier levels."""
     path = [target]
@@ -278,15 +181,5 @@ def _trace(c: Compiled, levels: list[list[bytes]], target: bytes, depth: int) ->
     acts.reverse()
     # acts[k] led from path[k] to path[k+1]; a step records the action that led to it.
     labels: list[int | None] = [None, *acts[:-1]]
-    return Trace(tuple(trace_step(c, s, a) for s, a in zip(path, labels, strict=True)))
-
-
-def trace_step(c: StateCodec, s: bytes, action: int | None) -> Step:
-    """State ``s`` as a trace step, with the label and rule of the action that led to it."""
-    system = c.system
-    values = c.decode(s)
-    state = {v.name: show(v.vtype, x) for v, x in zip(system.variables, values, strict=True)}
-    if action is None:
-        return Step(None, None, state)
-    a = system.actions[action]
-    return Step(a.label, a.rule, state)
+    steps = tuple(trace_step(c, s, a) for s, a in zip(path, labels, strict=True))
+    return Trace(steps, model=c.system.name)

@@ -19,8 +19,8 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
-from tcpmodel.engines.explicit import NOT_STARTED, Bounds, ProgressFn, interrupted, remaining
 from tcpmodel.engines.registry import Engine
+from tcpmodel.engines.search import NOT_STARTED, Bounds, ProgressFn, interrupted, remaining
 from tcpmodel.formula import Property
 from tcpmodel.kernel import expr as E
 from tcpmodel.kernel.cgen import MAX_PREDICATES

@@ -33,10 +33,19 @@ from dataclasses import dataclass
 
 import z3
 
-from tcpmodel.engines.bmc import BaseCase, bad_of, depth_bound, threshold
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, default_jobs, rss_mb
-from tcpmodel.engines.symbolic import (
+from tcpmodel.engines.bmc import BaseCase, depth_bound, threshold
+from tcpmodel.engines.search import (
     NO_BOUNDS,
+    Bounds,
+    Progress,
+    ProgressFn,
+    Proof,
+    bad_of,
+    default_jobs,
+    rss_mb,
+    verdicts,
+)
+from tcpmodel.engines.symbolic import (
     Budget,
     Encoding,
     Stopped,
@@ -49,7 +58,7 @@ from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.smt import Term
 from tcpmodel.kernel.system import System
-from tcpmodel.results import Outcome, Stats, Trace, Verdict
+from tcpmodel.results import Outcome, Stats, Trace
 
 Invariant = Property | Expr
 
@@ -395,21 +404,11 @@ def kind(
     except Stopped as s:
         stop = f"{s.reason} at k = {base.k}"
     used = "; strengthened by " + ", ".join(x.text for x in extra.kept) if extra.kept else ""
-    out: dict[str, Outcome] = {}
-    for i, p in enumerate(properties):
-        trace = found.get(i)
-        if trace is not None:
-            out[p.name] = Outcome("violated" if p.kind == "always" else "reachable", trace)
-        elif i in proof:
-            verdict: Verdict = "proved" if p.kind == "always" else "unreachable"
-            out[p.name] = Outcome(
-                verdict,
-                reason=proof[i] + used + extra.note(),
-                invariants=tuple(x.text for x in extra.kept),
-                k=base.k,
-            )
-        else:
-            out[p.name] = Outcome("unknown", reason=stop + extra.note())
+    kept = tuple(x.text for x in extra.kept)
+    proofs = {
+        i: Proof(why + used, proved=True, invariants=kept, k=base.k) for i, why in proof.items()
+    }
+    out = verdicts(properties, found, proofs, stop, note=extra.note())
     stats = Stats(0, 0, base.k, budget.seconds, rss_mb(), False)
     return {**out, **skipped}, stats
 

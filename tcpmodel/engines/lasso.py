@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 import z3
 
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, rss_mb
 from tcpmodel.engines.liveness import check_lasso
+from tcpmodel.engines.search import Bounds, Progress, ProgressFn, rss_mb
 from tcpmodel.engines.symbolic import Budget, Encoding, Stopped, Unrolling
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled
@@ -124,7 +124,7 @@ def _find(
         if result == z3.sat:
             m = solver.model()
             trace = path.decode(m, k, c)
-            trace = Trace(trace.steps, loop)
+            trace = Trace(trace.steps, loop, trace.model)
             replay(system, trace, c)
             check_lasso(c, p, fair, trace)
         solver.pop()

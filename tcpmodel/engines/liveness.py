@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from tcpmodel.engines.explicit import Bounds, Progress, _limit, memory_stop, rss_mb, trace_step
+from tcpmodel.engines.search import Bounds, Progress, limit, memory_stop, rss_mb, trace_step
 from tcpmodel.errors import ModelError
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled
@@ -99,7 +99,7 @@ def explore_graph(
         i += 1
         if i & 1023 == 0:
             now = time.monotonic()
-            stop = _limit(bounds, len(states), now - start, depth) or memory_stop(bounds, rss_mb())
+            stop = limit(bounds, len(states), now - start, depth) or memory_stop(bounds, rss_mb())
             if progress is not None and now - last >= 1.0:
                 last = now
                 progress(Progress(len(states), depth, len(states) - i, now - start))
@@ -440,7 +440,7 @@ def _lasso(
         if i <= loop:
             new_loop = len(shown)
         shown.append(trace_step(c, g.states[nodes[k][0]], None if ai < 0 else ai))
-    trace = Trace(tuple(shown), new_loop)
+    trace = Trace(tuple(shown), new_loop, c.system.name)
     check_lasso(c, p, fair, trace)  # the same check as every other engine's lassos
     return trace
 

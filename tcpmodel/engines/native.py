@@ -35,11 +35,14 @@ import shutil
 import time
 from collections.abc import Sequence
 
-from tcpmodel.engines.explicit import (
+from tcpmodel.engines.search import (
+    NO_BOUNDS,
     Bounds,
     Progress,
     ProgressFn,
-    _limit,
+    bad_of,
+    exhaustive,
+    limit,
     memory_stop,
     rss_mb,
     trace_step,
@@ -55,15 +58,14 @@ from tcpmodel.kernel.cgen import (
     TC_MEM,
     Flags,
     Native,
+    SearchInfo,
     c_source,
     flags_source,
 )
 from tcpmodel.kernel.compile import Compiled
-from tcpmodel.kernel.expr import Expr, not_
 from tcpmodel.kernel.system import System
 from tcpmodel.results import Outcome, Stats, Trace
 
-_NO_BOUNDS = Bounds()
 _TARGET_CHUNK_S = 0.05
 _NO_LIMIT = 2**64 - 1
 
@@ -82,21 +84,21 @@ class _Search:
         self.ctx = self.lib.tc_new(undecided, mem_cap, flags.address, int(compact))
         if not self.ctx:
             raise NativeError("the native engine could not allocate its tables; use less memory")
-        self._info = (ctypes.c_int64 * 12)()
+        self._info = (ctypes.c_int64 * len(SearchInfo._fields))()
 
     def close(self) -> None:
         if self.ctx:
             self.lib.tc_free(self.ctx)
             self.ctx = None
 
-    def info(self) -> list[int]:
+    def info(self) -> SearchInfo:
         self.lib.tc_info(self.ctx, self._info)
-        return list(self._info)
+        return SearchInfo._make(self._info)
 
     def check_error(self) -> None:
         i = self.info()
-        if i[8]:
-            self.native.raise_error(i[8], i[9], i[10], i[11])
+        if i.err_kind:
+            self.native.raise_error(i.err_kind, i.err_action, i.err_var, i.err_value)
 
     def state(self, idx: int) -> tuple[bytes, int | None, int]:
         buf = ctypes.create_string_buffer(self.native.size)
@@ -111,22 +113,16 @@ def compiler_available() -> bool:
     return shutil.which("gcc") is not None
 
 
-def _predicates(properties: Sequence[Property]) -> list[Expr]:
-    """What the C code tests on each new state: a violation of ``always``, a witness of
-    ``reachable``."""
-    return [not_(p.predicate) if p.kind == "always" else p.predicate for p in properties]
-
-
 def sources(system: System, properties: Sequence[Property]) -> list[str]:
     """The C sources `explore` compiles for ``properties`` on ``system`` (the successor
     function and the predicates); a `NativeError` where the engine cannot take them."""
-    return [c_source(system), flags_source(system, _predicates(properties))]
+    return [c_source(system), flags_source(system, [bad_of(p) for p in properties])]
 
 
 def explore(
     system: System,
     properties: Sequence[Property],
-    bounds: Bounds = _NO_BOUNDS,
+    bounds: Bounds = NO_BOUNDS,
     progress: ProgressFn | None = None,
     compiled: Compiled | None = None,
 ) -> tuple[dict[str, Outcome], Stats]:
@@ -141,7 +137,7 @@ def explore(
 def explore_compact(
     system: System,
     properties: Sequence[Property],
-    bounds: Bounds = _NO_BOUNDS,
+    bounds: Bounds = NO_BOUNDS,
     progress: ProgressFn | None = None,
     compiled: Compiled | None = None,
 ) -> tuple[dict[str, Outcome], Stats]:
@@ -158,7 +154,7 @@ def _explore(
     *,
     compact: bool,
 ) -> tuple[dict[str, Outcome], Stats]:
-    preds = _predicates(properties)
+    preds = [bad_of(p) for p in properties]
     native = Native(system)
     flags = native.flags(preds)
     start = time.monotonic()
@@ -188,19 +184,19 @@ def _run(
     lib, ctx = search.lib, search.ctx
     stop = ""
     for s in search.native.initial():
-        before = search.info()[0]
-        r = lib.tc_add_initial(ctx, search.native._padded(s))
+        before = search.info().states
+        r = lib.tc_add_initial(ctx, search.native.padded(s))
         if r == TC_ERROR:
             search.check_error()
         if r != 0:
             stop = _memory_stop(search, bounds)
             break
-        if search.info()[0] > before:
+        if search.info().states > before:
             search.initial[before] = s
     info = search.info()
-    level_bounds = [0, info[0]]  # level d holds states level_bounds[d] .. level_bounds[d+1] - 1
-    undecided = info[5]
-    frontier = info[0]
+    level_bounds = [0, info.states]  # level d holds states level_bounds[d] .. level_bounds[d+1] - 1
+    undecided = info.undecided
+    frontier = info.states
     depth = 0
     budget = 4096
     max_states = _NO_LIMIT if bounds.max_states is None else bounds.max_states
@@ -225,31 +221,33 @@ def _run(
             dt = now - t0
             budget = max(1024, min(1 << 24, int(budget * _TARGET_CHUNK_S / max(dt, 1e-4))))
             info = search.info()
-            stop = _limit(bounds, info[0], now - start, depth + 1)
+            stop = limit(bounds, info.states, now - start, depth + 1)
             mem = rss_mb()
             peak = max(peak, mem)
             stop = stop or memory_stop(bounds, mem)
             if progress is not None and now - last_report >= 1.0:
                 last_report = now
-                progress(Progress(info[0], depth + 1, info[4] - info[2], now - start))
+                progress(
+                    Progress(info.states, depth + 1, info.level_end - info.next_state, now - start)
+                )
             if stop:
                 break
         info = search.info()
-        level_bounds.append(info[0])
-        frontier = info[0] - level_bounds[-2]
-        undecided = info[5]
+        level_bounds.append(info.states)
+        frontier = info.states - level_bounds[-2]
+        undecided = info.undecided
         depth += 1
         if stop:
             break
         now = time.monotonic()
-        stop = _limit(bounds, info[0], now - start, depth)
+        stop = limit(bounds, info.states, now - start, depth)
         if stop:
             break
         if progress is not None and now - last_report >= 1.0:
             last_report = now
-            progress(Progress(info[0], depth, frontier, now - start))
+            progress(Progress(info.states, depth, frontier, now - start))
     info = search.info()
-    undecided = info[5]
+    undecided = info.undecided
     complete = not frontier and not stop
     if frontier and not undecided:
         stop = ""  # decided early: not a bound
@@ -257,23 +255,23 @@ def _run(
     peak = max(peak, rss_mb())
     levels = [level_bounds[d + 1] - level_bounds[d] for d in range(len(level_bounds) - 1)]
     stats = Stats(
-        states=info[0],
-        transitions=info[1],
+        states=info.states,
+        transitions=info.transitions,
         depth=max((d for d, n in enumerate(levels) if n), default=0),
         seconds=seconds,
         peak_memory_mb=peak,
         complete=complete,
-        omission_probability=omission_probability(info[0]) if search.compact else None,
+        omission_probability=omission_probability(info.states) if search.compact else None,
     )
     if progress is not None and seconds >= 1.0:
-        progress(Progress(info[0], stats.depth, 0, seconds))
+        progress(Progress(info.states, stats.depth, 0, seconds))
     traces = {
         i: _trace(search, int(lib.tc_hit(ctx, i)))
         for i in range(len(properties))
         if not undecided >> i & 1
     }
     found = {i: t for i, t in traces.items() if t is not None}
-    outcomes = verdicts(properties, found, complete, stop)
+    outcomes = verdicts(properties, found, exhaustive(properties, complete), stop)
     for i in traces.keys() - found.keys():  # compact mode only: no trace to show
         outcomes[properties[i].name] = Outcome("unknown", reason=_NO_TRACE)
     if stats.omission_probability is not None:
@@ -298,9 +296,9 @@ def omission_probability(states: int) -> float:
 
 def _memory_stop(search: _Search, bounds: Bounds) -> str:
     info = search.info()
-    if info[0] >= 2**32 - 2 - len(search.native.system.actions):
+    if info.states >= 2**32 - 2 - len(search.native.system.actions):
         return "the native engine's limit of 2**32 states reached"
-    want = rss_mb() + max(0, info[7] - info[6]) / 2**20
+    want = rss_mb() + max(0, info.mem_want - info.table_bytes) / 2**20
     if bounds.max_memory_mb is not None:
         return f"memory bound {bounds.max_memory_mb:.0f} MiB reached ({want:.0f} MiB)"
     return f"out of memory: the native engine could not grow its tables to {want:.0f} MiB"
@@ -329,7 +327,9 @@ def _trace(search: _Search, idx: int) -> Trace | None:
         if rerun is None:
             return None
         path = rerun
-    return Trace(tuple(trace_step(search.native, s, a) for s, a in path))
+    return Trace(
+        tuple(trace_step(search.native, s, a) for s, a in path), model=search.native.system.name
+    )
 
 
 def _rerun(

@@ -15,7 +15,11 @@ the compilation has succeeded):
   renamed into place only when gcc is done, never half-written), unless the user interrupted
   the run, which cancels it;
 * gcc ends first: the Python explorer stops, its work is dropped, and the native engine runs
-  from the start with the time left (``--timeout`` spans both phases), with engine ``native``.
+  from the start with the time left (``--timeout`` spans both phases), with engine ``native``;
+* the Python explorer reaches `HANDOFF` states first (a configuration that large is one the
+  native engine will finish sooner, and the Python search only takes the cores gcc needs): it
+  stops, the run waits for gcc and goes on as when gcc ends first.  A state bound of the run's
+  own at or below `HANDOFF` is left to the Python explorer.
 
 Both engines give the same verdicts, state counts and traces (tests/test_native.py), so which
 one wins changes only the time taken.  If gcc fails, the Python explorer runs on and each
@@ -29,7 +33,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
-from tcpmodel.engines.explicit import Bounds, Progress, ProgressFn, remaining
+from tcpmodel.engines.search import Bounds, Progress, ProgressFn, remaining
 from tcpmodel.errors import NativeError
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
@@ -64,6 +68,12 @@ class _Race(Interrupt):
         return self.fired
 
 
+HANDOFF = 250_000
+"""States after which the Python explorer stops racing and leaves the configuration to the
+native engine (about five seconds of Python's search on the connection model, where gcc takes
+about ten to compile it)."""
+
+
 def _tagged(progress: ProgressFn | None, engine: str) -> ProgressFn | None:
     if progress is None:
         return None
@@ -95,11 +105,30 @@ def explore(
         got, stats = native(system, properties, bounds, _tagged(progress, "native"), compiled)
         return got, stats, "native"
     race = _Race(build, bounds.interrupt)
-    python_bounds = dataclasses.replace(bounds, interrupt=race)
+    handoff = bounds.max_states is None or bounds.max_states > HANDOFF
+    python_bounds = dataclasses.replace(
+        bounds, interrupt=race, max_states=HANDOFF if handoff else bounds.max_states
+    )
     try:
         got, stats = python(
             system, properties, python_bounds, _tagged(progress, "explicit, compiling"), compiled
         )
+        if handoff and _capped(race, got, stats):
+            stop = _wait(race, bounds, start)
+            if not stop and race.error is not None:  # gcc failed: Python from the start
+                left = remaining(bounds, 0, time.monotonic() - start)
+                if left is not None:
+                    got, stats = python(
+                        system, properties, left, _tagged(progress, "explicit"), compiled
+                    )
+                else:
+                    assert bounds.timeout is not None
+                    stop = f"time limit {bounds.timeout:g} s reached"
+            if stop:  # the user or the time limit came first: what Python decided stays
+                got = {
+                    n: Outcome("unknown", reason=stop) if o.verdict == "unknown" else o
+                    for n, o in got.items()
+                }
     except BaseException:
         build.cancel()
         raise
@@ -119,6 +148,33 @@ def explore(
         return {p.name: Outcome("unknown", reason=reason) for p in properties}, stats, "explicit"
     got, stats = native(system, properties, left, _tagged(progress, "native"), compiled)
     return got, stats, "native"
+
+
+def _capped(race: _Race, got: dict[str, Outcome], stats: Stats) -> bool:
+    """Whether the Python explorer stopped at `HANDOFF` states, with a property undecided,
+    and not for the compilation's end, its failure, or the user."""
+    return (
+        stats.states >= HANDOFF
+        and not stats.complete
+        and not race.fired
+        and race.error is None
+        and not (race.user is not None and race.user.requested)
+        and any(o.verdict == "unknown" for o in got.values())
+    )
+
+
+def _wait(race: _Race, bounds: Bounds, start: float) -> str:
+    """Until the compilation has ended (`race.fired` or `race.error` set): ``""``; the reason
+    to stop instead if the user interrupts or the time limit is reached first."""
+    while not race.requested and race.error is None:
+        if race.user is not None and race.user.requested:
+            return "interrupted while the native engine's C code compiled"
+        if bounds.timeout is not None and time.monotonic() - start >= bounds.timeout:
+            return f"time limit {bounds.timeout:g} s reached while the C code compiled"
+        time.sleep(0.05)
+    if race.user is not None and race.user.requested:
+        return "interrupted while the native engine's C code compiled"
+    return ""
 
 
 def _noted(o: Outcome, note: str) -> Outcome:

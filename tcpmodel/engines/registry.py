@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from tcpmodel.engines import native
 from tcpmodel.engines.bmc import bmc
 from tcpmodel.engines.chc import chc
-from tcpmodel.engines.explicit import Bounds, ProgressFn, explore
+from tcpmodel.engines.explicit import explore
 from tcpmodel.engines.kind import kind
 from tcpmodel.engines.lasso import lasso_bmc
 from tcpmodel.engines.liveness import check_ltl
+from tcpmodel.engines.search import Bounds, ProgressFn
 from tcpmodel.errors import UsageError
 from tcpmodel.formula import Property
 from tcpmodel.kernel.compile import Compiled

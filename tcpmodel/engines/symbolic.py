@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import z3
 
-from tcpmodel.engines.explicit import Bounds, trace_step
+from tcpmodel.engines.search import trace_step
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel import smt
@@ -52,7 +52,6 @@ from tcpmodel.kernel.types import IntType, VarType, sort_of
 from tcpmodel.results import Outcome, Trace
 
 DEFAULT_MAX_DEPTH = 50
-NO_BOUNDS = Bounds()
 
 
 class Stopped(Exception):
@@ -350,7 +349,7 @@ class Unrolling:
             trace_step(c, c.encode(self.values(m, j)), None if j == 0 else self.action(m, j - 1))
             for j in range(k + 1)
         ]
-        return Trace(tuple(steps))
+        return Trace(tuple(steps), model=c.system.name)
 
 
 def safety_only(

@@ -16,7 +16,9 @@ sorted by their bytes, largest first).  Expressions follow `tcpmodel.kernel.comp
 * an update that leaves an `IntType` range is reported as the same `ModelError` as
   `Compiled._range_error`.
 
-One C translation unit per system holds the generated successor function (``tc_body``) and a
+One C translation unit per system holds the generated successor function (``tc_body``, which
+calls the parts ``tc_part<n>``, each the guarded actions of `PART_GROUPS` groups in action
+order, each decoding the variables it reads) and a
 fixed breadth-first driver: an arena of fixed-size states in discovery order (so a BFS level is
 a range of indices), an open-addressing hash set of indices into it, and per state the index of
 its parent and the action that discovered it.  A small unit per list of predicates holds
@@ -25,7 +27,7 @@ other properties does not recompile the successor function.  ``tc_new(..., compa
 hash compaction at run time (`tcpmodel.engines.native`): the hash set then holds 64-bit
 fingerprints (``tc_fp``, independent of ``tc_hash``) in 256 segments that grow one at a time,
 and the arena only the level being expanded and the next one.  Units are compiled with
-``gcc -O2 -shared -fPIC`` into a cache directory (``$TCPMODEL_CACHE`` or ``~/.cache/tcpmodel``)
+``gcc -O1 -shared -fPIC`` into a cache directory (``$TCPMODEL_CACHE`` or ``~/.cache/tcpmodel``)
 under a hash of their source, and loaded with `ctypes`.
 """
 
@@ -39,6 +41,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from tcpmodel.errors import ModelError, NativeError
 from tcpmodel.files import write_atomic
@@ -60,7 +63,14 @@ I64_MAX = 2**63 - 1
 _SAFE = 2**62  # results within +-2**62 need no overflow check
 MAX_PREDICATES = 64
 
-CFLAGS = ("-O2", "-shared", "-fPIC", "-std=gnu11", "-w")
+PART_GROUPS = 64
+"""Guarded action groups per C function of the successor function (0: one function).  gcc's
+time grows faster than linearly with a function's size, and the connection model's successor
+function has thousands of lines: in parts of 64 groups, with ``-O1``, a configuration compiles
+in about a third of the time of one function at ``-O2``, and explores as fast
+(docs/benchmarks.md, `bench/cflags.py`)."""
+
+CFLAGS = ("-O1", "-shared", "-fPIC", "-std=gnu11", "-w")
 
 # Return codes of tc_run.
 TC_LEVEL = 0  # the current level is fully expanded
@@ -68,6 +78,53 @@ TC_CHECK = 1  # stopped at a check point (every 1024 states of a level): budget 
 TC_MEM = 2  # growing the tables would pass the memory cap, or allocation failed
 TC_ERROR = 3  # a range error or an overflow; see tc_info
 TC_FULL = 4  # 2**32 - 2 states: the limit of 32-bit parent indices
+
+
+class SearchInfo(NamedTuple):
+    """The driver's status as ``tc_info`` writes it: one ``int64_t`` per field, in this order
+    (`info_source` generates the C function from these fields)."""
+
+    states: int  # states stored
+    transitions: int  # transitions generated
+    next_state: int  # index of the next state of the level to expand
+    level_begin: int  # the level being expanded: states level_begin .. level_end - 1
+    level_end: int
+    undecided: int  # bitmask of the predicates not yet seen to hold
+    table_bytes: int  # bytes the arena, parent, action and hash tables take
+    mem_want: int  # bytes the last refused growth of the tables needed
+    err_kind: int  # ERR_RANGE, ERR_OVERFLOW_ACTION or ERR_OVERFLOW_PREDICATE; 0 if none
+    err_action: int
+    err_var: int
+    err_value: int
+
+
+# Each field of `SearchInfo` as a C expression over the context ``c``.
+_INFO_C: dict[str, str] = {
+    "states": "(int64_t)c->n",
+    "transitions": "(int64_t)c->transitions",
+    "next_state": "(int64_t)c->next",
+    "level_begin": "(int64_t)c->level_begin",
+    "level_end": "(int64_t)c->level_end",
+    "undecided": "(int64_t)c->undecided",
+    "table_bytes": "(int64_t)tc_bytes(c, c->cap, c->tsize, c->nxt_cap)",
+    "mem_want": "(int64_t)c->mem_want",
+    "err_kind": "c->err.kind",
+    "err_action": "c->err.action",
+    "err_var": "c->err.var",
+    "err_value": "c->err.value",
+}
+
+
+def info_source() -> str:
+    """The C function ``tc_info``: the fields of `SearchInfo`, in order."""
+    body = "".join(
+        f"    out[{i}] = {_INFO_C[name]};\n" for i, name in enumerate(SearchInfo._fields)
+    )
+    return (
+        f"/* {', '.join(SearchInfo._fields)} */\n"
+        "void tc_info(void *vc, int64_t *out) {\n    tc_ctx *c = vc;\n" + body + "}\n\n"
+    )
+
 
 # Error kinds in tc_info.
 ERR_RANGE = 1
@@ -498,23 +555,9 @@ int tc_run(void *vc, uint64_t budget, uint64_t max_states) {
     return 0;
 }
 
-/* n, transitions, next, level_begin, level_end, undecided, bytes, mem_want, err x4 */
-void tc_info(void *vc, int64_t *out) {
-    tc_ctx *c = vc;
-    out[0] = (int64_t)c->n;
-    out[1] = (int64_t)c->transitions;
-    out[2] = (int64_t)c->next;
-    out[3] = (int64_t)c->level_begin;
-    out[4] = (int64_t)c->level_end;
-    out[5] = (int64_t)c->undecided;
-    out[6] = (int64_t)tc_bytes(c, c->cap, c->tsize, c->nxt_cap);
-    out[7] = (int64_t)c->mem_want;
-    out[8] = c->err.kind;
-    out[9] = c->err.action;
-    out[10] = c->err.var;
-    out[11] = c->err.value;
-}
+"""
 
+RUNTIME_STATES = r"""
 /* The state at index idx (exact mode; compact mode keeps no states: out is left as it is);
    returns its parent (-1 for an initial state) and action. */
 int64_t tc_state(void *vc, uint64_t idx, uint8_t *out, int64_t *action) {
@@ -742,24 +785,52 @@ class _Generator:
                 ups.append((i, se))
             ups.sort(key=lambda x: x[0])
             plans.append((ai, simplify(a.guard), ups))
-        exprs = [g for _, g, _ in plans] + [e for _, _, ups in plans for _, e in ups]
-        lines = [
+        groups: list[list[tuple[int, Expr, list[tuple[int, Expr]]]]] = []
+        for plan in plans:
+            if groups and groups[-1][0][1] == plan[1]:
+                groups[-1].append(plan)
+            else:
+                groups.append([plan])
+        size = PART_GROUPS if PART_GROUPS > 0 else max(1, len(groups))
+        parts = [groups[k : k + size] for k in range(0, len(groups), size)]
+        out: list[str] = []
+        for n, part in enumerate(parts):
+            out.append(self._part(n, part, arrays))
+        calls = "".join(
+            f"    nsucc = tc_part{n}(s, mode, c, self, out, acts, err, nsucc);\n"
+            "    if (nsucc < 0) return -1;\n"
+            for n in range(len(parts))
+        )
+        out.append(
             "static int64_t tc_body(const uint8_t *s, int mode, tc_ctx *c, uint32_t self,\n"
-            "                       uint8_t *out, int32_t *acts, tc_err *err) {\n",
-            "    (void)c; (void)self; (void)out; (void)acts;\n",
-            "    int64_t nsucc = 0;\n",
+            "                       uint8_t *out, int32_t *acts, tc_err *err) {\n"
+            "    int64_t nsucc = 0;\n" + calls + "    return nsucc;\n}\n"
+        )
+        return "".join(out)
+
+    def _part(
+        self,
+        n: int,
+        groups: list[list[tuple[int, Expr, list[tuple[int, Expr]]]]],
+        arrays: list[tuple[int, int, int, frozenset[int]]],
+    ) -> str:
+        """One function of the successor function: the actions of ``groups`` in order, each
+        group's actions sharing one guard; returns the successor count so far, -1 on error."""
+        system = self.system
+        exprs = [g for grp in groups for g in [grp[0][1]]] + [
+            e for grp in groups for _, _, ups in grp for _, e in ups
+        ]
+        lines = [
+            f"static __attribute__((noinline)) int64_t tc_part{n}(const uint8_t *s, int mode, "
+            "tc_ctx *c, uint32_t self,\n"
+            "        uint8_t *out, int32_t *acts, tc_err *err, int64_t nsucc) {\n",
+            "    (void)c; (void)self; (void)out; (void)acts; (void)mode;\n",
             "    int ovf = 0;\n",
             "    uint8_t t[S];\n",
             self._unpack(exprs),
         ]
-        k = 0
-        while k < len(plans):
-            guard = plans[k][1]
-            group = [plans[k]]
-            k += 1
-            while k < len(plans) and plans[k][1] == guard:
-                group.append(plans[k])
-                k += 1
+        for group in groups:
+            guard = group[0][1]
             labels = ", ".join(system.actions[ai].label for ai, _, _ in group)
             lines.append(f"    /* {_comment(labels)} */\n")
             if isinstance(guard, Const) and not guard.value:
@@ -845,7 +916,15 @@ def c_source(system: System) -> str:
     """The C translation unit of ``system``: successors and the BFS driver."""
     _check_types(system)
     gen = _Generator(system, layout_of(system))
-    return _head(system, "successors") + HELPERS + RUNTIME_HEAD + gen.body() + RUNTIME_TAIL
+    return (
+        _head(system, "successors")
+        + HELPERS
+        + RUNTIME_HEAD
+        + gen.body()
+        + RUNTIME_TAIL
+        + info_source()
+        + RUNTIME_STATES
+    )
 
 
 def flags_source(system: System, preds: Sequence[Expr]) -> str:
@@ -1117,7 +1196,7 @@ class Flags:
 
     def __call__(self, s: bytes) -> int:
         ovf = ctypes.c_int(0)
-        f = int(self.lib.tc_flags(self.native._padded(s), ctypes.byref(ovf)))
+        f = int(self.lib.tc_flags(self.native.padded(s), ctypes.byref(ovf)))
         if ovf.value:
             self.native.raise_error(ERR_OVERFLOW_PREDICATE, -1, -1, 0)
         return f
@@ -1147,7 +1226,7 @@ class Native(StateCodec):
         out = ctypes.create_string_buffer(n_act * self.size)
         acts = (ctypes.c_int32 * n_act)()
         err = (ctypes.c_int64 * 4)()
-        n = self.lib.tc_successors(self._padded(s), out, acts, err)
+        n = self.lib.tc_successors(self.padded(s), out, acts, err)
         if n < 0:
             self.raise_error(int(err[0]), int(err[1]), int(err[2]), int(err[3]))
         raw = out.raw
@@ -1163,7 +1242,7 @@ class Native(StateCodec):
         acts = (ctypes.c_int32 * n_act)()
         err = (ctypes.c_int64 * 4)()
         size, width = self.size, self.layout.size
-        call, padded = self.lib.tc_successors, self._padded
+        call, padded = self.lib.tc_successors, self.padded
 
         def successors(s: bytes) -> list[tuple[int, bytes]]:
             n = call(padded(s), out, acts, err)
@@ -1174,7 +1253,8 @@ class Native(StateCodec):
 
         return successors
 
-    def _padded(self, s: bytes) -> bytes:
+    def padded(self, s: bytes) -> bytes:
+        """``s`` as the C code reads a state: at least one byte (zeros appended)."""
         return s if len(s) == self.size else s.ljust(self.size, b"\0")
 
     def raise_error(self, kind: int, action: int, var: int, value: int) -> None:

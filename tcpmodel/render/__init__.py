@@ -5,6 +5,7 @@
 * `listen`: a ``listener`` trace (SYN flood) as a ladder of client, server and attacker with
   the server's request and accept queues drawn step by step; `chain`: any other model's;
 * `text`: a plain-text step table; `itf`: the ITF JSON of Apalache and Quint, and back;
+* `drawing`: which of them draws a trace, chosen by the trace's model (one entry per model);
 * `digraph`: how they all build DOT (a `graphviz.Digraph`; labels as text, or HTML-like);
 * `graphviz`: the one module that runs the ``dot`` program (DOT to SVG or PNG).
 
@@ -26,15 +27,12 @@ if TYPE_CHECKING:
 
 
 def diagram(trace: Trace, lines: Sequence[str] = ()) -> str:
-    """The DOT text of ``trace``'s picture: a ladder for the ``connection`` model, the queue
-    ladder for the ``listener`` model, a chain of states for any other."""
-    from tcpmodel.render import chain, ladder, listen
+    """The DOT text of ``trace``'s picture, as its model draws it (`drawing`): a ladder for
+    the ``connection`` model, the queue ladder for the ``listener`` model, a chain of states
+    for any other."""
+    from tcpmodel.render import drawing
 
-    if chain.is_connection(trace):
-        return ladder.ladder(trace, lines)
-    if listen.is_listener(trace):
-        return listen.listen_ladder(trace, lines)
-    return chain.chain(trace, lines)
+    return drawing.of(trace).diagram(trace, lines)
 
 
 def caption(r: Result) -> list[str]:

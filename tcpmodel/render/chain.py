@@ -10,7 +10,7 @@ is a dashed edge marked ``loop`` from the last state back to ``trace.loop``.  Th
 lines go under the graph.
 
 Pure and byte-for-byte deterministic: the text depends on the trace and the caption only.
-`is_connection` says which of the two diagrams a trace gets.
+`tcpmodel.render.drawing` says which diagram a trace gets.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 
 from tcpmodel.render import digraph
 from tcpmodel.render.digraph import FONT, Attr, add_edge, add_node
-from tcpmodel.render.flow import CHANNEL, ENDS
 from tcpmodel.render.ladder import COLOUR
 from tcpmodel.results import Shown, Trace
 
@@ -28,11 +27,10 @@ RULE_WIDTH = 60  # characters per line of a rule: long RFC rules wrap
 
 
 def is_connection(trace: Trace) -> bool:
-    """The trace has the ``connection`` model's channels and endpoints (the ladder's test)."""
-    if not trace.steps:
-        return False
-    first = trace.steps[0].state
-    return all(f"{CHANNEL[x]}[0].present" in first and f"{x}.state" in first for x in ENDS)
+    """The trace is drawn as the ``connection`` model's ladder (`tcpmodel.render.drawing`)."""
+    from tcpmodel.render import drawing
+
+    return drawing.of(trace) is drawing.CONNECTION
 
 
 def chain(trace: Trace, caption: Sequence[str] = ()) -> str:

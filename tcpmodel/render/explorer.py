@@ -136,24 +136,15 @@ def steps(
     citation), ``panes`` (titled lists of ``[name, value, changed]``), ``flight`` (the
     segments in flight after the step, or ``None`` for a model without a segment view),
     ``others`` (the enabled transitions, or ``None``) and ``notes``."""
-    from tcpmodel.render import chain, listen
+    from tcpmodel.render import drawing, listen
 
-    flight = _flight(trace)
+    shown = drawing.of(trace)
+    flight = None if shown.flight is None else shown.flight(trace)
     out: list[dict[str, object]] = []
     prev: Mapping[str, Shown] = {}
     for k, step in enumerate(trace.steps):
         state = step.state
-        if chain.is_connection(trace):
-            groups = [
-                ("a (client)", [n for n in state if n.startswith("a.")]),
-                ("b (server)", [n for n in state if n.startswith("b.")]),
-                (
-                    "network and clock",
-                    [n for n in state if n[:2] not in ("a.", "b.") and "[" not in n],
-                ),
-            ]
-        else:
-            groups = [("variables", list(state))]
+        groups = shown.panes(state)
         panes = [
             {
                 "title": title,
@@ -189,30 +180,6 @@ def steps(
         )
         prev = state
     return out
-
-
-def _flight(trace: Trace) -> list[list[str]] | None:
-    """The segments in flight after each step, as ``#id a->b <SEQ=..>...`` lines."""
-    from tcpmodel.render import chain, flow, listen
-
-    if chain.is_connection(trace):
-        f = flow.flow(trace)
-        return [
-            [f"#{x.id} {x.direction} {x.label()}" for x in f.in_flight(k)]
-            for k in range(len(trace.steps))
-        ]
-    if listen.is_listener(trace):
-        segs = listen.segments(trace)
-        names = {"c": "client->server", "s": "server->client"}
-        return [
-            [
-                f"#{x.id} {names[x.sender]} {x.label()}"
-                for x in segs
-                if x.sent <= k and (x.end is None or x.end > k)
-            ]
-            for k in range(len(trace.steps))
-        ]
-    return None
 
 
 def data_json(data: object) -> str:

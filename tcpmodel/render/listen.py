@@ -79,11 +79,10 @@ _SLOT = re.compile(r"\bslot=(\d+)")
 
 
 def is_listener(trace: Trace) -> bool:
-    """The trace has the ``listener`` model's request queue, channels and client."""
-    if not trace.steps:
-        return False
-    first = trace.steps[0].state
-    return all(k in first for k in ("srv.legit", "net.cs[0].present", "client.state"))
+    """The trace is drawn as the ``listener`` model's queue ladder (`tcpmodel.render.drawing`)."""
+    from tcpmodel.render import drawing
+
+    return drawing.of(trace) is drawing.LISTENER
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,7 +261,7 @@ def _conforms(
 
 
 def _trace(sr: Searcher, o: Outcome) -> Trace:
-    return Trace(tuple(sr.step(s, ai) for s, ai in o.path))
+    return Trace(tuple(sr.step(s, ai) for s, ai in o.path), model=sr.c.system.name)
 
 
 def exit_code(verdicts: Sequence[Verdict]) -> int:

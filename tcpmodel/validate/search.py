@@ -212,7 +212,7 @@ class Searcher:
         key = (s, ai)
         got = self._steps.get(key)
         if got is None:
-            from tcpmodel.engines.explicit import trace_step
+            from tcpmodel.engines.search import trace_step
 
             got = self._steps[key] = trace_step(self.c, s, ai)
         return got

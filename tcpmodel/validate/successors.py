@@ -89,6 +89,8 @@ class Successors:
     def _fallback(self, reason: str) -> None:
         self.function = self.python
         self.engine = "python"
+        # The native engine's messages end with `check`'s remedy; validate's is its own.
+        reason = reason.replace("use --engine explicit", "use --successors python")
         self.note = reason
 
     def _native(self, wait: bool) -> None:
