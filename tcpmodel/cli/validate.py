@@ -44,8 +44,22 @@ def _formats() -> tuple[str, ...]:
     type=click.Path(file_okay=False),
     help="Folder for each connection's .svg/.dot/.txt/.json, results.json, junit.xml, index.html.",
 )
+@click.option(
+    "--successors",
+    type=click.Choice(["auto", "native", "python"]),
+    default="auto",
+    show_default=True,
+    help="The model's successor function: python; native (C, compiled by gcc first if not "
+    "cached); auto (C once a large capture has expanded many states, compiled meanwhile). "
+    "The verdicts are the same.",
+)
 def validate(
-    captures: Sequence[str], profile: str, spec: str | None, fmt: str, out: str | None
+    captures: Sequence[str],
+    profile: str,
+    spec: str | None,
+    fmt: str,
+    out: str | None,
+    successors: str,
 ) -> None:
     """Check packet captures (pcap, pcapng) against the connection model.
 
@@ -55,10 +69,16 @@ def validate(
     searched are unknown and the verdicts found are printed and written."""
     from tcpmodel import validate as checking
     from tcpmodel.validate import output as written
+    from tcpmodel.validate.successors import MODES
 
+    mode = next(m for m in MODES if m == successors)
+    models = checking.Models(mode)
     try:
         with interrupt.handling() as stop:
-            verdicts = checking.validate(captures, profile, spec, stop=stop)
+            verdicts = checking.validate(captures, profile, spec, models=models, stop=stop)
+        if mode == "native":
+            for note in models.notes():
+                click.echo(f"note: the Python successor function was used: {note}", err=True)
         if out is not None:
             written.write_out(Path(out), verdicts)
     except TcpModelError as e:

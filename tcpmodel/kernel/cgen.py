@@ -39,7 +39,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -1205,11 +1205,12 @@ class Flags:
 class Native(StateCodec):
     """The compiled C successor function and BFS driver of ``system``, loaded with ctypes."""
 
-    def __init__(self, system: System) -> None:
+    def __init__(self, system: System, source: str | None = None) -> None:
+        """``source``: ``c_source(system)`` when the caller has it already."""
         self.system = system
         self.layout = layout_of(system)
         self.size = max(self.layout.size, 1)
-        self.source = c_source(system)
+        self.source = c_source(system) if source is None else source
         self.path = build(self.source)
         self.lib = _load(self.path)
 
@@ -1232,6 +1233,25 @@ class Native(StateCodec):
         return [
             (int(acts[k]), raw[k * self.size : k * self.size + self.layout.size]) for k in range(n)
         ]
+
+    def successor_function(self) -> Callable[[bytes], list[tuple[int, bytes]]]:
+        """`successors` with its buffers allocated once (many calls from one thread: the
+        buffers are the function's own, so it must not run in two threads at once)."""
+        n_act = max(len(self.system.actions), 1)
+        out = ctypes.create_string_buffer(n_act * self.size)
+        acts = (ctypes.c_int32 * n_act)()
+        err = (ctypes.c_int64 * 4)()
+        size, width = self.size, self.layout.size
+        call, padded = self.lib.tc_successors, self.padded
+
+        def successors(s: bytes) -> list[tuple[int, bytes]]:
+            n = call(padded(s), out, acts, err)
+            if n < 0:
+                self.raise_error(int(err[0]), int(err[1]), int(err[2]), int(err[3]))
+            raw = ctypes.string_at(out, n * size)
+            return [(a, raw[k * size : k * size + width]) for k, a in enumerate(acts[:n])]
+
+        return successors
 
     def padded(self, s: bytes) -> bytes:
         """``s`` as the C code reads a state: at least one byte (zeros appended)."""

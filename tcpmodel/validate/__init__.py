@@ -34,6 +34,7 @@ from tcpmodel.validate.abstract import (
 )
 from tcpmodel.validate.capture import Connection, read
 from tcpmodel.validate.search import Alternative, Outcome, Searcher, search
+from tcpmodel.validate.successors import MODES, Mode, Successors
 
 Kind = Literal["conforms", "diverges", "unknown"]
 PROFILES = ("linux", "rfc9293")
@@ -73,9 +74,13 @@ class Verdict:
 
 
 class Models:
-    """Compiled models by configuration: a capture of many connections compiles once."""
+    """Compiled models by configuration: a capture of many connections compiles once.
+    ``successors``: which successor function the searches use (`successors.Successors`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, successors: Mode = "auto") -> None:
+        if successors not in MODES:
+            raise UsageError(f"--successors {successors}: expected one of {', '.join(MODES)}")
+        self.successors = successors
         self.cache: dict[tuple[tuple[str, ParamValue], ...], tuple[System, Searcher]] = {}
 
     def get(self, params: dict[str, ParamValue]) -> tuple[System, Searcher]:
@@ -87,8 +92,20 @@ class Models:
             full = {p.name: p.default for p in model.params}
             full.update(params)
             system = model.build(full)
-            self.cache[key] = (system, Searcher(system, Compiled(system)))
+            compiled = Compiled(system)
+            fn = Successors(system, compiled, self.successors)
+            self.cache[key] = (system, Searcher(system, compiled, fn))
         return self.cache[key]
+
+    def notes(self) -> list[str]:
+        """Why the C successor function was not used, once per reason (``native`` and
+        ``auto`` modes that fell back to the Python one)."""
+        return list(dict.fromkeys(sr.fn.note for _, sr in self.cache.values() if sr.fn.note))
+
+    def release(self) -> None:
+        """Detach the C compilations still running (they fill the cache for the next run)."""
+        for _system, sr in self.cache.values():
+            sr.fn.release()
 
 
 def validate(
@@ -97,16 +114,32 @@ def validate(
     spec: str | None = None,
     models: Models | None = None,
     stop: Interrupt | None = None,
+    successors: Mode = "auto",
 ) -> list[Verdict]:
     """One verdict per connection of every capture in ``paths`` (`CaptureError`: unreadable);
-    ``models`` keeps compiled models between calls.  Once ``stop`` is requested, each
-    connection not yet searched is `unknown` (interrupted), and the verdicts found are kept."""
-    import time
-
+    ``models`` keeps compiled models between calls (``successors``, the successor function's
+    mode, is for a new one: `Models`).  Once ``stop`` is requested, each connection not yet
+    searched is `unknown` (interrupted), and the verdicts found are kept.  A compilation of a
+    configuration's C started meanwhile is detached at the end (`Models.release`)."""
     if profile not in PROFILES:
         raise UsageError(f"--profile {profile}: expected one of {', '.join(PROFILES)}")
     overrides = _spec_params(spec) if spec else {}
-    models = models or Models()
+    models = models or Models(successors)
+    try:
+        return _validate_all(paths, profile, overrides, models, stop)
+    finally:
+        models.release()
+
+
+def _validate_all(
+    paths: Sequence[str | Path],
+    profile: str,
+    overrides: dict[str, ParamValue],
+    models: Models,
+    stop: Interrupt | None,
+) -> list[Verdict]:
+    import time
+
     out: list[Verdict] = []
     for path in paths:
         packets = read(path)

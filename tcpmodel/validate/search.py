@@ -12,7 +12,8 @@ losses and duplicates, the host's steps that send and receive nothing, and at mo
 ``budget(i)`` ticks: the time between two observations bounds the ticks between them); then
 it keeps the successors whose observable effect at the host (the segment it received, then
 the segments it sent) is exactly the next observations.  The transitions are the compiled
-model's own (`Compiled.successors`): nothing here knows which segments TCP allows.
+model's own (`Compiled.successors`, or the same ones computed in C: `successors.py`): nothing
+here knows which segments TCP allows.
 
 A run that matches every observation ends with a witness, the model trace from the initial
 state, which `tcpmodel.semantics.replay` checks.  Otherwise the first observation that no node
@@ -37,6 +38,7 @@ from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import decode, show
 from tcpmodel.results import Step
+from tcpmodel.validate.successors import Successors
 
 PEER = {"a": "b", "b": "a"}
 CHANNEL = {"a": "net.ab", "b": "net.ba"}
@@ -124,9 +126,13 @@ class _Act:
 class Searcher:
     """The compiled model with the layout facts the search needs."""
 
-    def __init__(self, system: System, compiled: Compiled) -> None:
+    def __init__(
+        self, system: System, compiled: Compiled, successors: Successors | None = None
+    ) -> None:
         self.system = system
         self.c = compiled
+        # The successor function (Python or C, the same transitions): `successors.py`.
+        self.fn = successors or Successors(system, compiled, "python")
         acts: list[_Act] = []
         for a in system.actions:
             actor = a.name.split(".")[0]
@@ -150,6 +156,15 @@ class Searcher:
                     fields.append((lay.offsets[i] - start, lay.widths[i]))
                 out.append((start, stop, fields))
             self.slots[end] = out
+        # Per channel: each slot's bytes and the offset of its ``present`` flag; the span of
+        # bytes that holds every slot.
+        self._present = {
+            end: [(a, b, a + f[0][0]) for a, b, f in out] for end, out in self.slots.items()
+        }
+        self._span = {
+            end: (min(a for a, _, _ in out), max(b for _, b, _ in out))
+            for end, out in self.slots.items()
+        }
         # Successors by state: the connections of a capture share one compiled configuration
         # and pass through mostly the same model states (their numbers are relative to fixed
         # model ISNs), so each state is expanded once per configuration.
@@ -208,10 +223,10 @@ class Searcher:
         return self._initial
 
     def successors(self, s: bytes) -> list[tuple[int, bytes]]:
-        """The compiled model's successors of ``s`` (action index, state), memoized."""
+        """The model's successors of ``s`` (action index, state), memoized."""
         got = self._succ.get(s)
         if got is None:
-            got = self._succ[s] = list(self.c.successors(s))
+            got = self._succ[s] = list(self.fn(s))
         return got
 
     def expand(self, host: str, s: bytes) -> Expansion:
@@ -223,12 +238,13 @@ class Searcher:
             ticked: list[tuple[int, bytes]] = []
             observable: list[tuple[int, bytes, list[Seen]]] = []
             silent: list[tuple[int, bytes]] = []
+            sent = self.segs(s, host)  # the host's segments in flight before each step
             for ai, t in self.successors(s):
                 act = self.acts[ai]
                 if act.tick:
                     ticked.append((ai, t))
                     continue
-                outs = self.seen(host, s, ai, t) if act.actor == host else []
+                outs = self.seen(host, s, ai, t, sent) if act.actor == host else []
                 if outs:
                     observable.append((ai, t, outs))
                 else:
@@ -253,7 +269,7 @@ class Searcher:
         return self.loss - s[o]
 
     def segs(self, s: bytes, end: str) -> list[bytes]:
-        return [s[a:b] for a, b, f in self.slots[end] if s[a + f[0][0]]]
+        return [s[a:b] for a, b, p in self._present[end] if s[p]]
 
     def decode(self, sb: bytes, end: str) -> Seg:
         got = self._decoded.get(sb)
@@ -281,8 +297,11 @@ class Searcher:
         o, w = self.c.layout.offsets[i], self.c.layout.widths[i]
         return str(show(v.vtype, decode(v.vtype, int.from_bytes(s[o : o + w], "big"))))
 
-    def seen(self, host: str, s: bytes, ai: int, t: bytes) -> list[Seen]:
-        """What the capture at ``host`` sees of the step ``s --ai--> t``."""
+    def seen(
+        self, host: str, s: bytes, ai: int, t: bytes, sent: list[bytes] | None = None
+    ) -> list[Seen]:
+        """What the capture at ``host`` sees of the step ``s --ai--> t`` (``sent``:
+        ``segs(s, host)`` when the caller has it)."""
         act = self.acts[ai]
         if act.actor != host:
             return []
@@ -290,12 +309,14 @@ class Searcher:
         if act.recv and act.slot >= 0:
             a, b, _ = self.slots[PEER[host]][act.slot]
             out.append(("in", self.decode(s[a:b], PEER[host])))
-        before = self.segs(s, host)
-        for sb in self.segs(t, host):
-            if sb in before:
-                before.remove(sb)
-            else:
-                out.append(("out", self.decode(sb, host)))
+        a, b = self._span[host]
+        if s[a:b] != t[a:b]:  # else the host's channel holds the same segments: none sent
+            before = self.segs(s, host) if sent is None else list(sent)
+            for sb in self.segs(t, host):
+                if sb in before:
+                    before.remove(sb)
+                else:
+                    out.append(("out", self.decode(sb, host)))
         if self.lost is not None:
             o = self.c.layout.offsets[self.lost]
             if t[o] > s[o] and not act.recv:
