@@ -7,6 +7,12 @@ compared with the explicit engine's own verdict, computed here.  The symbolic en
 short bounds (they answer ``unknown`` where those cut them off, which agrees with anything);
 ``proved`` counts as ``holds``.  LTL properties are compared in tests/test_liveness.py.
 
+kind and chc run on the specs where they give definite verdicts within these bounds (the small
+specs and the listener's); on the ``connection`` model's specs, measured on every bundled one,
+they gave none (all ``unknown``, after 3 to 48 s of solving per spec and engine), so there only
+bmc runs, which does decide some (reachable witnesses at depth 8).  kind's proofs about the
+connection model are tested where they succeed: tests/test_32bit.py, tests/test_proofs.py.
+
 So that agreement cannot hold by every engine answering ``unknown``, each symbolic engine must
 also give at least a pinned number of definite verdicts on each class of small spec, under
 bounds that do not depend on the machine's speed (depth bounds; chc's time limit is a safety
@@ -85,8 +91,9 @@ def test_symbolic_engines_never_contradict(path: Path) -> None:
     if spec.name in SMALL:
         for r in check_spec(spec, Options("explicit")):
             assert r.verdict == reference[(r.variant, r.prop)], r
-    for engine, bounds in BOUNDS.items():
-        for r in check_spec(spec, Options(engine, bounds)):
+    engines = [e for e in BOUNDS if e == "bmc" or spec.model.name != "connection"]
+    for engine in engines:
+        for r in check_spec(spec, Options(engine, BOUNDS[engine])):
             if r.verdict == "unknown":
                 assert r.reason, r
                 continue
