@@ -189,10 +189,9 @@ def test_a_z3_query_in_progress_is_cancelled() -> None:
     stop = Interrupt()
     budget = Budget.of(None, stop)
     delayed_request(stop, 0.5)
-    t0 = time.monotonic()
+    # Uncancelled, the query would end (unsat) after about a minute, without `Stopped`.
     with pytest.raises(Stopped, match="interrupted"):
         budget.check(pigeonhole(11))
-    assert time.monotonic() - t0 < 5.0
 
 
 @pytest.mark.parametrize("engine", [bmc, kind])
