@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tcpmodel.check import Options, check_spec
+from tcpmodel.engines import race
 from tcpmodel.engines.registry import ENGINES
 from tcpmodel.engines.search import Bounds, ProgressFn
 from tcpmodel.formula import Property
@@ -128,11 +129,11 @@ def test_a_gcc_failure_leaves_the_python_outcomes_saying_so(
         progress: ProgressFn | None,
         compiled: Compiled | None,
     ) -> tuple[dict[str, Outcome], Stats]:
-        race = bounds.interrupt
-        assert race is not None
+        racing = bounds.interrupt
+        assert racing is not None
         deadline = time.monotonic() + 300
-        while getattr(race, "error", None) is None and time.monotonic() < deadline:
-            assert not race.requested  # a failed compilation does not stop Python
+        while getattr(racing, "error", None) is None and time.monotonic() < deadline:
+            assert not racing.requested  # a failed compilation does not stop Python
             time.sleep(0.01)
         return real(system, props, bounds, progress, compiled)
 
@@ -217,8 +218,6 @@ def test_a_large_configuration_is_handed_to_the_native_engine(
 ) -> None:
     """Python stops at `race.HANDOFF` states, the run waits for gcc and the native engine
     checks the configuration from the start: the results are the Python explorer's own."""
-    from tcpmodel.engines import race
-
     monkeypatch.setattr(race, "HANDOFF", 10)
     spec = load(SMALL)
     want = check_spec(spec, Options("explicit"))
@@ -250,8 +249,6 @@ def test_a_large_configuration_is_handed_to_the_native_engine(
 def test_a_gcc_failure_after_the_hand_off_checks_with_python_from_the_start(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tcpmodel.engines import race
-
     monkeypatch.setattr(race, "HANDOFF", 10)
     monkeypatch.setattr(cgen, "CFLAGS", (*cgen.CFLAGS, "-fno-such-option-anywhere"))
     spec = load(SMALL)
@@ -265,8 +262,6 @@ def test_a_gcc_failure_after_the_hand_off_checks_with_python_from_the_start(
 def test_a_state_bound_below_the_hand_off_stays_with_python(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tcpmodel.engines import race
-
     monkeypatch.setattr(race, "HANDOFF", 10)
     got = check_spec(load(SMALL), Options("auto", Bounds(max_states=10)))
     # (auto then tries to prove what the bound left open: those results are kind's)

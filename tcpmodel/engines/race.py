@@ -166,15 +166,14 @@ def _capped(race: _Race, got: dict[str, Outcome], stats: Stats) -> bool:
 def _wait(race: _Race, bounds: Bounds, start: float) -> str:
     """Until the compilation has ended (`race.fired` or `race.error` set): ``""``; the reason
     to stop instead if the user interrupts or the time limit is reached first."""
-    while not race.requested and race.error is None:
+    while True:
         if race.user is not None and race.user.requested:
             return "interrupted while the native engine's C code compiled"
+        if race.requested or race.error is not None:
+            return ""
         if bounds.timeout is not None and time.monotonic() - start >= bounds.timeout:
             return f"time limit {bounds.timeout:g} s reached while the C code compiled"
         time.sleep(0.05)
-    if race.user is not None and race.user.requested:
-        return "interrupted while the native engine's C code compiled"
-    return ""
 
 
 def _noted(o: Outcome, note: str) -> Outcome:

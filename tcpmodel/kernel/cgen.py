@@ -817,7 +817,7 @@ class _Generator:
         """One function of the successor function: the actions of ``groups`` in order, each
         group's actions sharing one guard; returns the successor count so far, -1 on error."""
         system = self.system
-        exprs = [g for grp in groups for g in [grp[0][1]]] + [
+        exprs = [grp[0][1] for grp in groups] + [
             e for grp in groups for _, _, ups in grp for _, e in ups
         ]
         lines = [
@@ -1221,18 +1221,9 @@ class Native(StateCodec):
     # -- per-state calls (tests, tools) ------------------------------------------------------
 
     def successors(self, s: bytes) -> list[tuple[int, bytes]]:
-        """Every transition from the canonical state ``s``, labelled, in action order."""
-        n_act = max(len(self.system.actions), 1)
-        out = ctypes.create_string_buffer(n_act * self.size)
-        acts = (ctypes.c_int32 * n_act)()
-        err = (ctypes.c_int64 * 4)()
-        n = self.lib.tc_successors(self.padded(s), out, acts, err)
-        if n < 0:
-            self.raise_error(int(err[0]), int(err[1]), int(err[2]), int(err[3]))
-        raw = out.raw
-        return [
-            (int(acts[k]), raw[k * self.size : k * self.size + self.layout.size]) for k in range(n)
-        ]
+        """Every transition from the canonical state ``s``, labelled, in action order (with
+        buffers of its own: safe from any thread; `successor_function` for many calls)."""
+        return self.successor_function()(s)
 
     def successor_function(self) -> Callable[[bytes], list[tuple[int, bytes]]]:
         """`successors` with its buffers allocated once (many calls from one thread: the
