@@ -636,17 +636,15 @@ class _Translator:
             raise self.err(binder, f"expected `name in ARRAY` as the first argument of {shape}")
         var = binder.left.id
         array = _dotted(binder.comparators[0])
-        slots: list[str] = []
-        while array is not None and f"{array}[{len(slots)}].present" in self.system.index:
-            slots.append(f"{array}[{len(slots)}]")
+        # The model's arrays whose slots say whether they hold a record.
+        arrays = {a.name: a for a in self.system.arrays if "present" in dict(a.fields)}
+        found = arrays.get(array) if array is not None else None
+        slots = [f"{array}[{i}]" for i in range(found.capacity)] if found else []
         if not slots:
-            arrays = sorted(
-                {m.group(1) for v in self.system.variables if (m := _SLOT.match(v.name))}
-            )
             raise self.err(
                 binder.comparators[0],
                 f"{array or '?'} is not an array of model {self.system.name}; expected one "
-                f"of: {', '.join(arrays) or '(the model has no arrays)'}",
+                f"of: {', '.join(sorted(arrays)) or '(the model has no arrays)'}",
             )
         if var in self.bound or var in self.system.index or var in self.defs:
             raise self.err(binder.left, f"{var!r} is already a name; expected a fresh name")
@@ -677,9 +675,6 @@ class _Translator:
         if "." in dotted or "[" in dotted:
             raise self.err(n, self.unknown(dotted))
         return _EnumName(dotted, self.src.node(n))
-
-
-_SLOT = re.compile(r"^(.*)\[\d+\]\.present$")
 
 
 def _dotted(n: ast.expr) -> str | None:

@@ -30,9 +30,25 @@ Shown = str | int | bool
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """One state of a trace and the action that led to it: ``action`` its label (``None`` for
+    the initial state), ``rule`` the RFC rule it implements, and, for drawing, the action's
+    ``name`` and ``params`` as the model declared them (the label is made from them, so they
+    are not part of a step's identity)."""
+
     action: str | None
     rule: str | None
     state: Mapping[str, Shown]
+    name: str | None = field(default=None, compare=False)
+    params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def call(self) -> tuple[str, dict[str, str]]:
+        """The action's name and parameters: ``("", {})`` for the initial state, the label
+        and no parameters for a step that does not carry them."""
+        if self.action is None:
+            return "", {}
+        if self.name is None:
+            return self.action, {}
+        return self.name, dict(self.params)
 
 
 @dataclass(frozen=True, slots=True)

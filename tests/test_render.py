@@ -251,6 +251,29 @@ def test_itf_round_trip_replays(faults: Result) -> None:
         replay(cfg.system, back)
 
 
+def test_steps_carry_the_action_name_and_params_through_itf() -> None:
+    """The drawings read a step's action by name and parameters, never by parsing its label:
+    the engine's steps carry them, ITF keeps them, and an ITF file without them (written by
+    another tool, or before they were recorded) gets them from the label."""
+    t = trace_of(fixed_isn())
+    calls = [s.call() for s in t.steps]
+    assert calls[0] == ("", {})
+    assert any(p.get("slot", "").isdigit() for _, p in calls), calls
+    for s in t.steps[1:]:
+        name, params = s.call()
+        assert s.name == name and s.action == (
+            name + "(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")" if params else name
+        )
+    back = itf.loads(itf.dumps(t))
+    assert [s.call() for s in back.steps] == calls
+    doc = json.loads(itf.dumps(t))
+    for st in doc["states"]:
+        del st["#meta"]["name"], st["#meta"]["params"]
+    assert [s.call() for s in itf.from_itf(doc).steps] == calls
+    odd = {"vars": ["x"], "states": [{"#meta": {"action": "go(x)"}, "x": 1}]}
+    assert itf.from_itf(odd).steps[0].call() == ("go(x)", {})
+
+
 def test_itf_keeps_a_loop_and_rejects_garbage() -> None:
     t = dataclasses.replace(trace_of(fixed_isn()), loop=2)
     assert itf.loads(itf.dumps(t)) == t

@@ -21,7 +21,6 @@ per-step `Event` list: endpoint states when they change, user calls, timer firin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -57,8 +56,6 @@ TIMERS = {
     "time_wait_expires": "2MSL timeout",
     "delayed_ack": "delayed ACK",
 }
-
-_LABEL = re.compile(r"^(?P<name>[\w.]+)(?:\((?P<params>.*)\))?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,21 +148,6 @@ class Flow:
         return tuple(s for s in self.segments if s.sent <= step and (s.end is None or s.end > step))
 
 
-def parse_action(label: str | None) -> tuple[str, dict[str, str]]:
-    """``"b.listen_syn(slot=0)"`` as ``("b.listen_syn", {"slot": "0"})``."""
-    if label is None:
-        return "", {}
-    m = _LABEL.match(label)
-    if m is None:
-        return label, {}
-    params: dict[str, str] = {}
-    for part in (m["params"] or "").split(","):
-        key, eq, value = part.strip().partition("=")
-        if eq:
-            params[key] = value
-    return m["name"], params
-
-
 def capacity(state: Mapping[str, Shown], channel: str) -> int:
     n = 0
     while f"{channel}[{n}].present" in state:
@@ -243,7 +225,7 @@ def flow(trace: Trace) -> Flow:
         ]
     for k in range(1, len(trace.steps)):
         prev, cur = trace.steps[k - 1].state, trace.steps[k].state
-        name, params = parse_action(trace.steps[k].action)
+        name, params = trace.steps[k].call()
         for x in ENDS:
             live[x] = _step_channel(bld, k, x, name, params, live[x], cur)
         events += _events(k, name, prev, cur)

@@ -1,11 +1,12 @@
 """Traces in the ITF format of Apalache and Quint (Informal Trace Format), and back.
 
 ``{"#meta": {...}, "vars": [names...], "states": [{"#meta": {"index": i, "action": label,
-"rule": rule}, name: value, ...}], "loop": k}`` (``loop`` omitted for a finite trace).  Values
-as ITF encodes them: integers as ``{"#bigint": "5"}``, booleans as JSON booleans, enum values
-as their names (strings).  Variable names are the model's (``a.state``, ``net.ab[0].seq``).
-The action that led to each state and its RFC rule ride in the state's ``#meta`` (ITF lets
-``#meta`` hold anything), so `read` gives back the same `Trace`, which
+"rule": rule, "name": name, "params": {k: v}}, name: value, ...}], "loop": k}`` (``loop``
+omitted for a finite trace).  Values as ITF encodes them: integers as ``{"#bigint": "5"}``,
+booleans as JSON booleans, enum values as their names (strings).  Variable names are the
+model's (``a.state``, ``net.ab[0].seq``).  The action that led to each state (its label, and
+its name and parameters as the model declared them) and its RFC rule ride in the state's
+``#meta`` (ITF lets ``#meta`` hold anything), so `read` gives back the same `Trace`, which
 `tcpmodel.semantics.replay` accepts.  Works for every model, not only ``connection``.
 """
 
@@ -35,7 +36,13 @@ def to_itf(trace: Trace, meta: Mapping[str, str] | None = None) -> dict[str, obj
         "vars": names,
         "states": [
             {
-                "#meta": {"index": k, "action": s.action, "rule": s.rule},
+                "#meta": {
+                    "index": k,
+                    "action": s.action,
+                    "rule": s.rule,
+                    "name": s.name,
+                    "params": dict(s.params),
+                },
                 **{n: _value(s.state[n]) for n in names},
             }
             for k, s in enumerate(trace.steps)
@@ -63,6 +70,25 @@ def _shown(name: str, v: Any) -> Shown:
     raise UsageError(f"ITF: variable {name}: expected a boolean, a string or {{'#bigint': '...'}}")
 
 
+def _call(
+    label: str | None, name: Any, params: Any
+) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """A step's action name and parameters: as ``#meta`` records them, else (a file written
+    before they were recorded, or by another tool) read from the label ``name(k=v, ...)``,
+    which is how tcpmodel writes an action's label."""
+    if isinstance(name, str) and isinstance(params, dict):
+        return name, tuple((str(k), str(v)) for k, v in params.items())
+    if label is None:
+        return None, ()
+    head, paren, rest = label.partition("(")
+    if not paren or not rest.endswith(")"):
+        return label, ()
+    pairs = [p.partition("=") for p in rest[:-1].split(", ")]
+    if not all(eq for _, eq, _ in pairs):
+        return label, ()
+    return head, tuple((k, v) for k, _, v in pairs)
+
+
 def from_itf(doc: Any) -> Trace:
     """The `Trace` an ITF document holds; `UsageError` when it is not one."""
     if not isinstance(doc, dict) or not isinstance(doc.get("states"), list):
@@ -78,13 +104,17 @@ def from_itf(doc: Any) -> Trace:
         if missing:
             raise UsageError(f"ITF: state {k} lacks variable {missing[0]}")
         m = raw.get("#meta", {})
-        action = m.get("action") if isinstance(m, dict) else None
-        rule = m.get("rule") if isinstance(m, dict) else None
+        m = m if isinstance(m, dict) else {}
+        action, rule = m.get("action"), m.get("rule")
+        label = action if isinstance(action, str) else None
+        name, params = _call(label, m.get("name"), m.get("params"))
         steps.append(
             Step(
-                action if isinstance(action, str) else None,
+                label,
                 rule if isinstance(rule, str) else None,
                 {n: _shown(n, raw[n]) for n in names},
+                name,
+                params,
             )
         )
     loop = doc.get("loop")

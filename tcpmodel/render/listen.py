@@ -75,7 +75,6 @@ _CITE = re.compile(
     r"RFC \d+(?: \d+(?:\.\d+)*)?(?: [A-Z][A-Z-]+(?: \([a-z]+\))?)?(?: SYN cookies)?"
     r"|Linux [a-z_0-9]+(?: = \d)?"
 )
-_SLOT = re.compile(r"\bslot=(\d+)")
 
 
 def is_listener(trace: Trace) -> bool:
@@ -114,7 +113,7 @@ def segments(trace: Trace) -> list[Segment]:
             live[ch].append((counter, rec, 0))
     for k in range(1, len(trace.steps)):
         now = _channels(trace.steps[k].state)
-        action = trace.steps[k].action or ""
+        action, _ = trace.steps[k].call()
         for ch in ("cs", "sc"):
             gone = _minus(prev[ch], now[ch])
             new = _minus(now[ch], prev[ch])
@@ -213,7 +212,7 @@ def listen_ladder(trace: Trace, caption: Sequence[str] = ()) -> str:
 
 def attacked(trace: Trace) -> bool:
     """The trace has an attacker's step: only then are its lifeline and its side drawn."""
-    return any((s.action or "").startswith("attacker.") for s in trace.steps)
+    return any(s.call()[0].startswith("attacker.") for s in trace.steps)
 
 
 def _ticks(trace: Trace) -> list[int]:
@@ -320,7 +319,7 @@ def _rank(
         }
         if any(s.lost and s.end == k for s in segs):
             mid |= {"label": "X", "fontcolor": COLOUR["lost"], "fontsize": 16}
-        action = st.action or ""
+        action, _ = st.call()
         note: dict[str, Attr] = {"fontsize": 9, "style": "filled", "fillcolor": "white"}
         if action.startswith("attacker."):
             side |= {"label": "<CTL=SYN> spoofed source", "fontcolor": SPOOFED, **note}
@@ -354,9 +353,10 @@ def _rank(
 
 def _nowhere(trace: Trace, k: int) -> bool:
     """Step ``k`` resends a SYN,ACK of a spoofed request entry."""
-    action = trace.steps[k].action or ""
-    m = re.fullmatch(r"srv\.retransmit_synack\(entry=(\d+)\)", action)
-    return m is not None and bool(trace.steps[k - 1].state[f"req[{m.group(1)}].spoofed"])
+    name, params = trace.steps[k].call()
+    if name != "srv.retransmit_synack" or "entry" not in params:
+        return False
+    return bool(trace.steps[k - 1].state[f"req[{params['entry']}].spoofed"])
 
 
 def _client_note(trace: Trace, k: int) -> str:
@@ -452,7 +452,7 @@ def _arrows(
         add_edge(g, start, stop, kv)
     for k, st in enumerate(trace.steps):
         r = 2 * k
-        action = st.action or ""
+        action, _ = st.call()
         if action.startswith("attacker."):
             kv = {"color": SPOOFED, "constraint": False}
             add_edge(g, f"x{r}", f"v{r}", kv | {"headport": "e"})

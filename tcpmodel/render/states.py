@@ -41,7 +41,7 @@ from tcpmodel.kernel.types import EnumType, decode
 from tcpmodel.models.base import ParamValue
 from tcpmodel.render import digraph
 from tcpmodel.render.digraph import Attr, Html, add_edge, row
-from tcpmodel.render.flow import CHANNEL, ENDS, PEER, TIMERS, USER_CALLS, capacity, parse_action
+from tcpmodel.render.flow import CHANNEL, ENDS, PEER, TIMERS, USER_CALLS, capacity
 from tcpmodel.results import Shown, Trace
 
 # The eleven states in the rows of RFC 9293 Figure 5.
@@ -144,11 +144,12 @@ def _overflowed(before: Get, after: Get) -> bool:
 
 
 def step_transitions(
-    label: str | None, before: Get, after: Get, caps: Mapping[str, int]
+    call: tuple[str, Mapping[str, str]], before: Get, after: Get, caps: Mapping[str, int]
 ) -> list[Transition] | None:
     """The transitions one step takes (``[]`` for a step of the network or the clock), or
-    ``None`` when a send of the step may have gone into a full channel."""
-    name, params = parse_action(label)
+    ``None`` when a send of the step may have gone into a full channel; ``call`` is the
+    action's name and parameters (`tcpmodel.results.Step.call`)."""
+    name, params = call
     end, _, what = name.partition(".")
     if end not in ENDS:
         return []
@@ -190,7 +191,7 @@ def explore_transitions(
     if "a.state" not in idx or "b.state" not in idx or "net.ab[0].present" not in idx:
         raise UsageError(f"a state diagram needs the `connection` model, not {system.name!r}")
     caps = {ch: capacity(idx, ch) for ch in CHANNEL.values()}
-    labels = [a.label for a in system.actions]
+    calls = [(a.name, {k: str(v) for k, v in a.params}) for a in system.actions]
     layout = c.layout
 
     def getter(x: bytes) -> Get:
@@ -234,7 +235,7 @@ def explore_transitions(
             key = (ai, ps, project(t))
             if key not in done:
                 done.add(key)
-                got = step_transitions(labels[ai], getter(s), getter(t), caps)
+                got = step_transitions(calls[ai], getter(s), getter(t), caps)
                 if got:
                     out.update(got)
             if t not in seen:
@@ -287,17 +288,15 @@ def trace_transitions(trace: Trace) -> list[tuple[int, Transition]]:
     out: list[tuple[int, Transition]] = []
     for k in range(1, len(trace.steps)):
         prev, cur = trace.steps[k - 1].state, trace.steps[k].state
-        got = step_transitions(trace.steps[k].action, prev.__getitem__, cur.__getitem__, caps)
+        call = trace.steps[k].call()
+        got = step_transitions(call, prev.__getitem__, cur.__getitem__, caps)
         if got is None:  # a reply into a full channel: label the step without it
-            got = _unlabelled(trace.steps[k].action, prev, cur)
+            got = _unlabelled(call[0], prev, cur)
         out += [(k, t) for t in got]
     return out
 
 
-def _unlabelled(
-    label: str | None, prev: Mapping[str, Shown], cur: Mapping[str, Shown]
-) -> list[Transition]:
-    name, _ = parse_action(label)
+def _unlabelled(name: str, prev: Mapping[str, Shown], cur: Mapping[str, Shown]) -> list[Transition]:
     end, _, what = name.partition(".")
     src, dst = str(prev[f"{end}.state"]), str(cur[f"{end}.state"])
     return [Transition(src, dst, what.replace("_", " ") + " (reply lost: channel full)", "", end)]
