@@ -109,7 +109,7 @@ def breaks(cfg: Configuration, action: str, invariant: str) -> bool:
     act = next(i for i, a in enumerate(cfg.system.actions) if a.label == action)
     goal = enc.theory.term(cands[names.index(invariant)].predicate, enc.nxt)
     assume = [enc.pred(c.predicate) for c in cands]
-    r, model = _preserved(enc, act, assume, goal, 120.0, Budget.of(None))
+    r, model = _preserved(enc, act, assume, goal, Budget.of(None))
     assert str(r) in ("sat", "unsat"), r
     return model is not None
 

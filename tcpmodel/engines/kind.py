@@ -91,16 +91,22 @@ def candidate(inv: Invariant) -> Candidate:
     return Candidate(repr(inv), inv)
 
 
-# Per-query time limits of `strengthen`: first every candidate an action may change at once,
-# then each on its own, first with the candidate alone assumed (most candidates are preserved
-# by most actions whatever else holds), then with every kept candidate assumed.  The first
-# stage tries the cofactoring tactic only (on rfc9293-32bit, plain QF_BV never answered a query
-# of it that cofactoring had not); the others give cofactoring at most `COFACTOR_SECONDS` (or
-# the query's limit) before plain QF_BV, which settles some queries far faster.
-BATCH_SECONDS = 10.0
-SELF_SECONDS = 3.0
+# Per-query limits of `strengthen`: first every candidate an action may change at once, then
+# each on its own, first with the candidate alone assumed (most candidates are preserved by
+# most actions whatever else holds), then with every kept candidate assumed.  The first stage
+# tries the cofactoring tactic only (on rfc9293-32bit, plain QF_BV never answered a query of it
+# that cofactoring had not); the others give cofactoring at most `COFACTOR_UNITS` before plain
+# QF_BV, which settles some queries far faster.  The limits of the early stages and of
+# cofactoring are Z3 resource units (the solver's ``rlimit``, a count of its basic steps), not
+# seconds, so that a query is settled at the same stage however loaded the machine is: a
+# loaded machine makes a proof slower, never a different proof.  Z3 spends 2.5 to 6 million a
+# second on these queries on a 2-core x86_64 machine, so the units below are about 10 s, 3 s
+# and 60 s there (the heavy first-stage queries run at about 2.5 million a second).  Only the
+# last word is limited by time: the run's time left, or `ALL_SECONDS` without a time limit.
+BATCH_UNITS = 25_000_000
+SELF_UNITS = 12_000_000
+COFACTOR_UNITS = 240_000_000
 ALL_SECONDS = 120.0
-COFACTOR_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,15 +145,15 @@ class _Frame:
 
 
 def _tactic_solvers(
-    frame: _Frame, seconds: float, fallback: bool = True
-) -> list[tuple[z3.Solver, float]]:
-    """Fresh, non-incremental solvers for one query, tried in turn, with their time limits:
-    bit-vector logic with the transition's if-then-else terms cofactored (slot arrays move
-    records around, and cofactoring lets a predicate of a moved record meet its own copy),
-    then, if ``fallback``, Z3's QF_BV."""
+    frame: _Frame, units: int | None, fallback: bool = True
+) -> list[tuple[z3.Solver, int | None]]:
+    """Fresh, non-incremental solvers for one query, tried in turn, with their resource
+    limits (``None``: none): bit-vector logic with the transition's if-then-else terms
+    cofactored (slot arrays move records around, and cofactoring lets a predicate of a moved
+    record meet its own copy), then, if ``fallback``, Z3's QF_BV."""
     ctx = frame.ctx
     if not frame.bitvectors:
-        return [(z3.Solver(ctx=ctx), seconds)]
+        return [(z3.Solver(ctx=ctx), units)]
     cof = z3.Then(
         "simplify",
         "propagate-values",
@@ -160,8 +166,9 @@ def _tactic_solvers(
         ctx=ctx,
     ).solver()
     if not fallback:
-        return [(cof, seconds)]
-    return [(cof, min(seconds, COFACTOR_SECONDS)), (z3.SolverFor("QF_BV", ctx=ctx), seconds)]
+        return [(cof, units)]
+    capped = COFACTOR_UNITS if units is None else min(units, COFACTOR_UNITS)
+    return [(cof, capped), (z3.SolverFor("QF_BV", ctx=ctx), units)]
 
 
 def _query(
@@ -169,16 +176,22 @@ def _query(
     act: int,
     assume: Sequence[Term],
     goal: Term,
-    seconds: float,
+    units: int | None,
     budget: Budget,
     fallback: bool = True,
 ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
-    for s, limit in _tactic_solvers(frame, seconds, fallback):
+    """One preservation query (see `_preserved`); ``units`` its resource limit, ``None`` for
+    the last word: until the run's time is up, or `ALL_SECONDS`."""
+    for s, limit in _tactic_solvers(frame, units, fallback):
         if budget.expired():
             raise Stopped(budget.reason())
-        if budget.timeout is not None:
-            limit = min(limit, budget.timeout - budget.seconds)
-        s.set("timeout", max(1, int(limit * 1000)))
+        if limit is not None:
+            s.set("rlimit", limit)
+        seconds = None if budget.timeout is None else budget.timeout - budget.seconds
+        if seconds is None and limit is None:
+            seconds = ALL_SECONDS
+        if seconds is not None:
+            s.set("timeout", max(1, int(seconds * 1000)))
         s.add(*frame.base, frame.act == act, *assume, z3.Not(goal))
         r = budget.run(s)
         if r == z3.sat:
@@ -189,12 +202,12 @@ def _query(
 
 
 def _preserved(
-    enc: Encoding, act: int, assume: Sequence[Term], goal: Term, seconds: float, budget: Budget
+    enc: Encoding, act: int, assume: Sequence[Term], goal: Term, budget: Budget
 ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
     """Whether action ``act`` from a state where ``assume`` holds always reaches a state
     where ``goal`` holds: ``unsat`` (yes), ``sat`` with a counterexample model, or ``unknown``
-    (no answer within ``seconds``)."""
-    return _query(_Frame.of(enc, (), ()), act, assume, goal, seconds, budget)
+    (no answer within the limits of `strengthen`'s last word)."""
+    return _query(_Frame.of(enc, (), ()), act, assume, goal, None, budget)
 
 
 def writes(system: System, action: int) -> frozenset[str]:
@@ -216,7 +229,7 @@ class _Task:
     act: int
     assume: tuple[int, ...]
     goal: tuple[int, ...]
-    seconds: float
+    units: int | None  # the resource limit; None: the last word (`_query`)
     fallback: bool = False  # plain QF_BV after the cofactoring tactic (`_tactic_solvers`)
 
 
@@ -225,7 +238,7 @@ def _answer(frame: _Frame, t: _Task, budget: Budget) -> tuple[str, tuple[int, ..
     breaks, or ``("unknown", ())``; run in a solver thread on its own context."""
     goal = z3.And(*(frame.nxt[g] for g in t.goal)) if len(t.goal) > 1 else frame.nxt[t.goal[0]]
     assume = [frame.cur[a] for a in t.assume]
-    r, model = _query(frame, t.act, assume, goal, t.seconds, budget, t.fallback)
+    r, model = _query(frame, t.act, assume, goal, t.units, budget, t.fallback)
     if r == z3.unsat:
         return "unsat", ()
     if r == z3.sat and model is not None:
@@ -247,10 +260,11 @@ def strengthen(
     transition relation.  A candidate that reads no variable the action may change (`writes`)
     is preserved by it: its value is the same before and after.  The others are checked
     together first, in one query with every kept candidate assumed and their conjunction as
-    the goal (`BATCH_SECONDS`); a counterexample is a state where the kept candidates hold
+    the goal (`BATCH_UNITS`); a counterexample is a state where the kept candidates hold
     and the action breaks those false in it, which are dropped.  When that query has no
-    answer in time, each candidate is checked on its own, in a fresh solver (non-incremental
-    solving keeps Z3's preprocessing, which settles most of these queries at once): first
+    answer within its limit, each candidate is checked on its own, in a fresh solver
+    (non-incremental solving keeps Z3's preprocessing, which settles most of these queries at
+    once): first
     with the candidate alone assumed, then with every kept candidate assumed.  A candidate
     some action breaks, or that no query shows preserved within the time left (`ALL_SECONDS`
     without a time limit), is dropped (never assumed), and the rounds go on until one drops
@@ -311,7 +325,7 @@ def strengthen(
         for i in range(len(actions)):
             touched = tuple(g for g in assume if reads[g] & changes[i])
             if touched:
-                batch.append(_Task(i, assume, touched, BATCH_SECONDS))
+                batch.append(_Task(i, assume, touched, BATCH_UNITS))
         single: list[_Task] = []
         for t, (r, broken) in zip(batch, run(batch), strict=True):
             if r == "unsat":
@@ -322,22 +336,21 @@ def strengthen(
                     drop(g, why + "invariants hold")
                 changed = True
             else:
-                single += [_Task(t.act, (g,), (g,), SELF_SECONDS, True) for g in t.goal]
+                single += [_Task(t.act, (g,), (g,), SELF_UNITS, True) for g in t.goal]
         if changed:
             continue
         again = [t for t, (r, _) in zip(single, run(single), strict=True) if r != "unsat"]
         # The last word on a candidate may take the time left, so that a loaded machine makes
         # a proof slower, not weaker; without a time limit, `ALL_SECONDS`.
-        limit = ALL_SECONDS if budget.timeout is None else budget.timeout - budget.seconds
-        full = [_Task(t.act, assume, t.goal, max(ALL_SECONDS, limit), True) for t in again]
+        full = [_Task(t.act, assume, t.goal, None, True) for t in again]
+        within = "the time left" if budget.timeout is not None else f"{ALL_SECONDS:.0f} s"
         for t, (r, _) in zip(full, run(full), strict=True):
             if r == "unsat":
                 continue
             why = (
                 f"not inductive: action {labels[t.act]} breaks it where the kept invariants hold"
                 if r == "sat"
-                else f"not shown inductive: no answer for action {labels[t.act]} within "
-                f"{t.seconds:.0f} s"
+                else f"not shown inductive: no answer for action {labels[t.act]} within " + within
             )
             drop(t.goal[0], why)
             changed = True
