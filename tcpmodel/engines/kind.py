@@ -264,11 +264,10 @@ def strengthen(
     and the action breaks those false in it, which are dropped.  When that query has no
     answer within its limit, each candidate is checked on its own, in a fresh solver
     (non-incremental solving keeps Z3's preprocessing, which settles most of these queries at
-    once): first
-    with the candidate alone assumed, then with every kept candidate assumed.  A candidate
-    some action breaks, or that no query shows preserved within the time left (`ALL_SECONDS`
-    without a time limit), is dropped (never assumed), and the rounds go on until one drops
-    nothing."""
+    once): first with the candidate alone assumed, then with every kept candidate assumed.
+    A candidate some action breaks, or that no query shows preserved within the time left
+    (`ALL_SECONDS` without a time limit), is dropped (never assumed), and the rounds go on
+    until one drops nothing."""
     kept = list(candidates)
     dropped: list[tuple[Candidate, str]] = []
     s = enc.solver()

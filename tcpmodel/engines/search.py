@@ -207,4 +207,4 @@ def trace_step(c: StateCodec, s: bytes, action: int | None) -> Step:
     if action is None:
         return Step(None, None, state)
     a = system.actions[action]
-    return Step(a.label, a.rule, state, a.name, tuple((k, str(v)) for k, v in a.params))
+    return Step(a.label, a.rule, state, a.name, a.shown_params)

@@ -93,10 +93,15 @@ class Action:
     group: str = ""
 
     @property
+    def shown_params(self) -> tuple[tuple[str, str], ...]:
+        """The parameters as the label shows them: ``(name, text)`` pairs, in order."""
+        return tuple((k, str(v)) for k, v in self.params)
+
+    @property
     def label(self) -> str:
         if not self.params:
             return self.name
-        return f"{self.name}({', '.join(f'{k}={v}' for k, v in self.params)})"
+        return f"{self.name}({', '.join(f'{k}={v}' for k, v in self.shown_params)})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,7 +191,7 @@ def explore_transitions(
     if "a.state" not in idx or "b.state" not in idx or "net.ab[0].present" not in idx:
         raise UsageError(f"a state diagram needs the `connection` model, not {system.name!r}")
     caps = {ch: capacity(idx, ch) for ch in CHANNEL.values()}
-    calls = [(a.name, {k: str(v) for k, v in a.params}) for a in system.actions]
+    calls = [(a.name, dict(a.shown_params)) for a in system.actions]
     layout = c.layout
 
     def getter(x: bytes) -> Get:
