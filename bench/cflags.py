@@ -44,18 +44,18 @@ def child(target: str, way: str) -> dict[str, float | int]:
     """Compile and explore ``target`` the ``way`` given, in this (fresh) process."""
     from tcpmodel.engines import native
     from tcpmodel.engines.search import bad_of
-    from tcpmodel.kernel import cgen
+    from tcpmodel.kernel import cgen, clib
     from tcpmodel.spec import load
 
     level, groups = way.split("/")
-    cgen.CFLAGS = (f"-{level}", *cgen.CFLAGS[1:])
+    clib.CFLAGS = (f"-{level}", *clib.CFLAGS[1:])
     cgen.PART_GROUPS = int(groups)
     path, _, variant = target.partition(":")
     spec = load(ROOT / path)
     cfg = next(c for c in spec.configurations if (c.variant or "base") == (variant or "base"))
     props = [c.prop for c in cfg.checks if c.prop.kind in ("always", "reachable")]
     start = time.monotonic()
-    n = cgen.Native(cfg.system)
+    n = clib.Native(cfg.system)
     n.flags([bad_of(p) for p in props])
     compiled = time.monotonic() - start
     start = time.monotonic()

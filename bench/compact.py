@@ -93,7 +93,7 @@ def worker(case: Case, compact: bool) -> dict[str, float | int | None]:
     from tcpmodel.engines import native
     from tcpmodel.engines.search import Bounds
     from tcpmodel.formula import Property
-    from tcpmodel.kernel.cgen import Native
+    from tcpmodel.kernel.clib import Native
     from tcpmodel.kernel.expr import TRUE, not_
     from tcpmodel.kernel.system import System
     from tcpmodel.models import MODELS

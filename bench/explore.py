@@ -96,7 +96,7 @@ def worker(model: str, params: Params, engine: str) -> dict[str, float | int]:
     """One measurement, in this process (which should be fresh)."""
     from tcpmodel.engines import explicit, native
     from tcpmodel.formula import Property
-    from tcpmodel.kernel.cgen import Native
+    from tcpmodel.kernel.clib import Native
     from tcpmodel.kernel.compile import Compiled
     from tcpmodel.kernel.expr import TRUE, not_
     from tcpmodel.models import MODELS

@@ -119,7 +119,7 @@ def native_worker(model: str, params: Params) -> Figures:
     from tcpmodel.engines import native
     from tcpmodel.engines.search import Bounds
     from tcpmodel.formula import Property
-    from tcpmodel.kernel.cgen import Native
+    from tcpmodel.kernel.clib import Native
     from tcpmodel.kernel.compile import layout_of
     from tcpmodel.kernel.expr import TRUE, not_
 

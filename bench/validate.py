@@ -20,7 +20,7 @@ share: the first ``--limit`` connections (default 200), each validated after emp
 memos, in two ways: ``steps`` empties the remembered search steps (the connection's model
 states are known: its closures and matches are searched again), ``cold`` empties every memo
 (successors, expansions, trace steps, replayed witnesses: every state is expanded again),
-each with the Python successor function and with the native one (C, `cgen.Native`; its
+each with the Python successor function and with the native one (C, `clib.Native`; its
 compilation by gcc, if not cached, is timed apart).  ``--python`` leaves the native one out.
 The table gives segments per CPU second (the clock of this process only).
 """

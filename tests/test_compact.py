@@ -23,7 +23,7 @@ from tcpmodel.engines import native, registry
 from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import NativeError, UsageError
 from tcpmodel.formula import Property
-from tcpmodel.kernel.cgen import Native
+from tcpmodel.kernel.clib import Native
 from tcpmodel.kernel.system import System
 from tcpmodel.models.base import ParamValue
 from tcpmodel.results import Outcome, Stats

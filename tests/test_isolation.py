@@ -21,8 +21,8 @@ from tcpmodel.engines.registry import ENGINES, Engine
 from tcpmodel.engines.search import Bounds, ProgressFn, rss_mb
 from tcpmodel.errors import NativeError, ReplayError
 from tcpmodel.formula import Property, parse_property
-from tcpmodel.kernel import cgen
-from tcpmodel.kernel.cgen import Native
+from tcpmodel.kernel import clib
+from tcpmodel.kernel.clib import Native
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import Builder, System
 from tcpmodel.kernel.types import IntType
@@ -125,7 +125,7 @@ def test_a_soundness_error_is_not_swallowed(
 @needs_gcc
 def test_a_real_gcc_failure_falls_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TCPMODEL_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(cgen, "CFLAGS", [*cgen.CFLAGS, "-fno-such-option-anywhere"])
+    monkeypatch.setattr(clib, "CFLAGS", [*clib.CFLAGS, "-fno-such-option-anywhere"])
     results = check_spec(two(tmp_path), Options("native"))
     assert [r.verdict for r in results] == ["violated", "holds"]
     assert all(r.engine == "explicit" and "gcc failed" in r.reason for r in results)

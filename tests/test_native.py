@@ -19,8 +19,8 @@ from tcpmodel.engines import explicit, native
 from tcpmodel.engines.search import Bounds
 from tcpmodel.errors import ModelError, UsageError
 from tcpmodel.formula import Property, parse_property
-from tcpmodel.kernel import cgen
-from tcpmodel.kernel.cgen import Native
+from tcpmodel.kernel import cdriver, cgen, clib
+from tcpmodel.kernel.clib import Native
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.expr import TRUE, in_window, int_to_seq, seq_le, seq_lt, seq_to_int
 from tcpmodel.kernel.system import Builder, System
@@ -260,7 +260,7 @@ def test_missing_gcc_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_compile_failure_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TCPMODEL_CACHE", str(tmp_path))
     with pytest.raises(UsageError, match=r"gcc failed.*--engine explicit"):
-        cgen.build("this is not C;\n")
+        clib.build("this is not C;\n")
 
 
 def test_library_is_cached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -294,10 +294,10 @@ def test_cli_engine_native(tmp_path: Path) -> None:
 
 
 def test_the_status_array_is_read_by_the_names_that_generate_it() -> None:
-    """`cgen.SearchInfo` is both the C ``tc_info`` (one ``out[i]`` per field, in order) and
+    """`cdriver.SearchInfo` is both the C ``tc_info`` (one ``out[i]`` per field, in order) and
     how the engine reads it, so a field cannot be read at another field's index."""
-    src = cgen.info_source()
-    fields = cgen.SearchInfo._fields
+    src = cdriver.info_source()
+    fields = cdriver.SearchInfo._fields
     assert src.count("out[") == len(fields) == len(set(fields))
     lines = [line.strip() for line in src.splitlines() if "out[" in line and "=" in line]
     assert [line.split("]")[0] for line in lines] == [f"out[{i}" for i in range(len(fields))]

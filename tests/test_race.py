@@ -22,7 +22,7 @@ from tcpmodel.engines.registry import ENGINES
 from tcpmodel.engines.search import Bounds, ProgressFn
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
-from tcpmodel.kernel import cgen
+from tcpmodel.kernel import clib
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.results import Outcome, Result, Stats
@@ -40,7 +40,7 @@ def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "cache"
     monkeypatch.setenv("TCPMODEL_CACHE", str(folder))
     yield folder
-    cgen.wait_detached()
+    clib.wait_detached()
 
 
 def comparable(r: Result) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def test_the_compilation_python_won_fills_the_cache(
     spec = load(SMALL)
     first = check_spec(spec, Options("auto"))
     assert {r.engine for r in first} == {"explicit"}
-    cgen.wait_detached()
+    clib.wait_detached()
     assert len(libraries(cache)) == 2  # the successor function and the predicates
     assert not list(cache.glob("*.tmp"))  # nothing half-written left
 
@@ -117,7 +117,7 @@ def test_when_gcc_ends_first_native_runs_from_the_start(
 def test_a_gcc_failure_leaves_the_python_outcomes_saying_so(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cgen, "CFLAGS", (*cgen.CFLAGS, "-fno-such-option-anywhere"))
+    monkeypatch.setattr(clib, "CFLAGS", (*clib.CFLAGS, "-fno-such-option-anywhere"))
     spec = load(SMALL)
     want = check_spec(spec, Options("explicit"))
     real = ENGINES["explicit"].run
@@ -174,11 +174,11 @@ def test_one_compilation_at_a_time(cache: Path, monkeypatch: pytest.MonkeyPatch)
     gate = cache.parent / "gate"
     monkeypatch.setenv("TCPMODEL_TEST_GATE", str(gate))
     held = 'while [ ! -e "$TCPMODEL_TEST_GATE" ]; do sleep 0.02; done\n'
-    monkeypatch.setattr(cgen, "_BACKGROUND", held + cgen._BACKGROUND)
-    first = cgen.start_build(["int first(void) { return 1; }\n"])
+    monkeypatch.setattr(clib, "_BACKGROUND", held + clib._BACKGROUND)
+    first = clib.start_build(["int first(void) { return 1; }\n"])
     assert first is not None and first.proc is not None
     first.detach()
-    second = cgen.start_build(["int second(void) { return 2; }\n"])
+    second = clib.start_build(["int second(void) { return 2; }\n"])
     assert second is not None
     assert second.proc is None and not second.done()  # queued behind the first
     gate.touch()
@@ -186,9 +186,9 @@ def test_one_compilation_at_a_time(cache: Path, monkeypatch: pytest.MonkeyPatch)
     while not second.done() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert second.result() is None
-    cgen.wait_detached()
+    clib.wait_detached()
     assert len(libraries(cache)) == 2 and not list(cache.glob("*.tmp"))
-    assert cgen.start_build(["int first(void) { return 1; }\n"]) is None  # cached
+    assert clib.start_build(["int first(void) { return 1; }\n"]) is None  # cached
 
 
 def test_the_time_limit_spans_the_compilation(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -250,7 +250,7 @@ def test_a_gcc_failure_after_the_hand_off_checks_with_python_from_the_start(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(race, "HANDOFF", 10)
-    monkeypatch.setattr(cgen, "CFLAGS", (*cgen.CFLAGS, "-fno-such-option-anywhere"))
+    monkeypatch.setattr(clib, "CFLAGS", (*clib.CFLAGS, "-fno-such-option-anywhere"))
     spec = load(SMALL)
     want = check_spec(spec, Options("explicit"))
     got = check_spec(spec, Options("auto"))

@@ -1,4 +1,4 @@
-"""validate's successor function: the C one (`cgen.Native`) and the Python one give the same
+"""validate's successor function: the C one (`clib.Native`) and the Python one give the same
 verdicts, witnesses and divergences on the committed captures and on mutants; without gcc,
 or when the C fails, the Python one takes over with the same verdicts; ``auto`` turns to the
 C only after many states, from the cache or after a background compilation."""
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tcpmodel.errors import NativeError
-from tcpmodel.kernel import cgen
+from tcpmodel.kernel import cgen, clib
 from tcpmodel.kernel.system import System
 from tcpmodel.validate import Models, Verdict, validate
 from tcpmodel.validate import successors as succ_mod
@@ -140,7 +140,7 @@ def test_auto_turns_to_the_c_after_many_states(
     assert sr.fn.engine == "python" and sr.fn._source is None and _seen(v) == want
     # Past NATIVE_AFTER states, the C function from the cache.
     system, _sr = _basic()
-    cgen.build(cgen.c_source(system))
+    clib.build(cgen.c_source(system))
     monkeypatch.setattr(succ_mod, "NATIVE_AFTER", 50)
     models = Models("auto")
     (v,) = validate([HERE / "basic.pcap"], models=models)
@@ -149,7 +149,7 @@ def test_auto_turns_to_the_c_after_many_states(
 
 
 class _Build:
-    """A stand-in for `cgen.Background`: done after ``polls`` polls, then ``error``."""
+    """A stand-in for `clib.Background`: done after ``polls`` polls, then ``error``."""
 
     def __init__(self, polls: int, error: NativeError | None = None) -> None:
         self.polls, self.error, self.detached = polls, error, False
@@ -168,7 +168,7 @@ class _Build:
 @needs_gcc
 def test_auto_waits_for_the_background_compilation(monkeypatch: pytest.MonkeyPatch) -> None:
     system, sr = _basic()
-    cgen.build(cgen.c_source(system))  # Native loads it once the stand-in is done
+    clib.build(cgen.c_source(system))  # Native loads it once the stand-in is done
     builds: list[_Build] = []
 
     def starting(polls: int, error: NativeError | None = None) -> Callable[[list[str]], _Build]:
@@ -178,8 +178,8 @@ def test_auto_waits_for_the_background_compilation(monkeypatch: pytest.MonkeyPat
 
         return start
 
-    monkeypatch.setattr(cgen, "cached", lambda source: False)
-    monkeypatch.setattr(cgen, "start_build", starting(2))
+    monkeypatch.setattr(clib, "cached", lambda source: False)
+    monkeypatch.setattr(clib, "start_build", starting(2))
     fn = Successors(system, sr.c, "auto", after=3)
     monkeypatch.setattr(succ_mod, "POLL", 1)
     s = sr.c.initial()[0]
@@ -195,13 +195,13 @@ def test_auto_waits_for_the_background_compilation(monkeypatch: pytest.MonkeyPat
     # when the run ends is detached.
     failing = Successors(system, sr.c, "auto", after=1)
     builds.clear()
-    monkeypatch.setattr(cgen, "start_build", starting(0, NativeError("gcc: boom")))
+    monkeypatch.setattr(clib, "start_build", starting(0, NativeError("gcc: boom")))
     for _ in range(3):
         failing(s)
     assert failing.engine == "python" and failing.note == "gcc: boom"
     running = Successors(system, sr.c, "auto", after=1)
     builds.clear()
-    monkeypatch.setattr(cgen, "start_build", starting(99))
+    monkeypatch.setattr(clib, "start_build", starting(99))
     running(s)
     running.release()
     assert builds[0].detached and running.engine == "python"

@@ -50,18 +50,9 @@ from tcpmodel.engines.search import (
 )
 from tcpmodel.errors import NativeError
 from tcpmodel.formula import Property
-from tcpmodel.kernel.cgen import (
-    TC_CHECK,
-    TC_ERROR,
-    TC_FULL,
-    TC_LEVEL,
-    TC_MEM,
-    Flags,
-    Native,
-    SearchInfo,
-    c_source,
-    flags_source,
-)
+from tcpmodel.kernel.cdriver import TC_CHECK, TC_ERROR, TC_FULL, TC_LEVEL, TC_MEM, SearchInfo
+from tcpmodel.kernel.cgen import c_source, flags_source
+from tcpmodel.kernel.clib import Flags, Native
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.results import Outcome, Stats, Trace

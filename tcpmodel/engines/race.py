@@ -4,7 +4,7 @@ The native engine is about ten times faster than the Python explorer once its C 
 compiled, but compiling a configuration takes gcc tens of seconds, far longer than the Python
 explorer needs for a small configuration.  So when ``auto`` stands for ``native`` and the C
 code of the configuration (its successor function and its predicates) is not in the cache,
-`explore` starts gcc in a background process (`tcpmodel.kernel.cgen.start_build`: it runs on
+`explore` starts gcc in a background process (`tcpmodel.kernel.clib.start_build`: it runs on
 another core) and runs the Python explorer meanwhile, which polls the compilation at its
 check points through ``Bounds.interrupt`` (`_Race`, an `Interrupt` that is also requested when
 the compilation has succeeded):
@@ -37,7 +37,7 @@ from tcpmodel.engines.search import Bounds, Progress, ProgressFn, remaining
 from tcpmodel.errors import NativeError
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
-from tcpmodel.kernel.cgen import Background, start_build
+from tcpmodel.kernel.clib import Background, start_build
 from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 from tcpmodel.results import Outcome, Stats

@@ -1,7 +1,7 @@
 """The successor function validate's search expands model states with.
 
 Two implementations of one function: the compiled Python one (`Compiled.successors`) and the
-native engine's C one (`cgen.Native`, ``tc_successors``), which gives the same states, the
+native engine's C one (`clib.Native`, ``tc_successors``), which gives the same states, the
 same action indices and the same order (tests/test_native.py), about five times faster per
 state.  The search memoizes successors per state, so the choice matters for captures whose
 connections reach many model states the capture's earlier connections did not.
@@ -10,11 +10,11 @@ Policy (``mode``):
 
 * ``python``: the Python function only.
 * ``native``: the C function from the first state; its library is compiled first when it is
-  not in the cache (gcc, 10-30 s, once per configuration: `cgen.build`).
+  not in the cache (gcc, 10-30 s, once per configuration: `clib.build`).
 * ``auto`` (the default): the Python function until it has expanded `NATIVE_AFTER` states
   (a small capture never pays for the C: generating its source alone takes ~0.4 s, about
   what the Python function spends on 10,000 states).  Then the C function if its library is
-  in the cache; if not, gcc compiles it in the background (`cgen.start_build`) while the
+  in the cache; if not, gcc compiles it in the background (`clib.start_build`) while the
   Python function goes on, and the C function takes over once gcc has finished.  `release`
   detaches a compilation still running, which then fills the cache for the next run.
 
@@ -33,7 +33,7 @@ from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.system import System
 
 if TYPE_CHECKING:
-    from tcpmodel.kernel.cgen import Background
+    from tcpmodel.kernel.clib import Background
 
 Mode = Literal["auto", "native", "python"]
 MODES: tuple[Mode, ...] = ("auto", "native", "python")
@@ -96,15 +96,15 @@ class Successors:
     def _native(self, wait: bool) -> None:
         """Turn to the C function if its library is ready (``wait``: compile it now);
         otherwise start or poll its background compilation."""
-        from tcpmodel.kernel import cgen
+        from tcpmodel.kernel import cgen, clib
 
         try:
             if self._source is None:
                 self._source = cgen.c_source(self.system)
-            if not wait and not cgen.cached(self._source):
+            if not wait and not clib.cached(self._source):
                 build = self._build
                 if build is None:
-                    self._build = cgen.start_build([self._source])
+                    self._build = clib.start_build([self._source])
                     if self._build is not None:
                         return
                 else:
@@ -114,7 +114,7 @@ class Successors:
                     err = build.result()
                     if err is not None:
                         raise err
-            native = cgen.Native(self.system, self._source)
+            native = clib.Native(self.system, self._source)
         except NativeError as e:
             self._fallback(str(e))
             return
