@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tcpmodel.kernel.compile import Compiled, evaluate
+from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.expr import FALSE, implies, ite, seq_lt
+from tcpmodel.kernel.pyexpr import evaluate
 from tcpmodel.kernel.system import Builder, System, Updates, Value
 from tcpmodel.kernel.types import BOOL, IntType, SeqType, encode
 from tcpmodel.models import MODELS

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from tcpmodel.check import Options, check_spec
 from tcpmodel.cli import main
-from tcpmodel.kernel.compile import evaluate
+from tcpmodel.kernel.pyexpr import evaluate
 from tcpmodel.kernel.system import System
 from tcpmodel.render import explorer, graphviz, text
 from tcpmodel.results import Result, Step, Trace

@@ -27,7 +27,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tcpmodel.kernel import smt
-from tcpmodel.kernel.compile import evaluate
 from tcpmodel.kernel.expr import (
     OPS,
     Const,
@@ -53,6 +52,7 @@ from tcpmodel.kernel.expr import (
     seq_lt,
     seq_to_int,
 )
+from tcpmodel.kernel.pyexpr import evaluate
 from tcpmodel.kernel.system import Value
 from tcpmodel.kernel.types import (
     BOOL,

@@ -4,7 +4,7 @@
 width `smt.int_width` computes by interval analysis, so that BMC formulas are bit-blasted.  On
 the random well-typed expressions of `tests.test_smt_agrees` (every operator, every variable
 type, sequence-number boundaries, 2**64-sized constants), Z3's value of the bit-vector term
-with every variable replaced by a literal equals `tcpmodel.kernel.compile.evaluate`'s.
+with every variable replaced by a literal equals `tcpmodel.kernel.pyexpr.evaluate`'s.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tcpmodel.kernel import smt
-from tcpmodel.kernel.compile import evaluate
 from tcpmodel.kernel.expr import Expr
+from tcpmodel.kernel.pyexpr import evaluate
 from tcpmodel.kernel.system import Value
 from tcpmodel.kernel.types import sort_of
 from tests.test_smt_agrees import VARS, any_expr, is_z3_value, states

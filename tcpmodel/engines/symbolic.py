@@ -44,7 +44,8 @@ from tcpmodel.engines.search import trace_step
 from tcpmodel.formula import Property
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.kernel import smt
-from tcpmodel.kernel.compile import Compiled, interval, simplify
+from tcpmodel.kernel.analysis import within
+from tcpmodel.kernel.compile import Compiled
 from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.smt import Term
 from tcpmodel.kernel.system import System, Value
@@ -208,7 +209,7 @@ class Encoding:
             for (v, e), t in zip(a.updates, ups, strict=True):
                 assigned[v].append((i, t))
                 vt = self.types[v]
-                if isinstance(vt, IntType) and not _within(e, vt):
+                if isinstance(vt, IntType) and not within(e, vt):
                     ok.append(z3.Implies(g, z3.And(t >= vt.lo, t <= vt.hi)))
         post: dict[str, Term] = {}
         for v in self.names:
@@ -268,12 +269,6 @@ class Encoding:
     def solver(self) -> z3.Solver:
         """An incremental solver suited to the theory: bit-blasting to SAT for bit-vectors."""
         return z3.SolverFor("QF_BV") if isinstance(self.theory, smt.BitVectors) else z3.Solver()
-
-
-def _within(e: Expr, vt: IntType) -> bool:
-    """Whether interval analysis shows that ``e`` stays within ``vt`` on every state."""
-    r = interval(simplify(e), {})
-    return r is not None and (r[0] > r[1] or vt.lo <= r[0] <= r[1] <= vt.hi)
 
 
 class Unrolling:

@@ -3,7 +3,7 @@
 The generated C follows `tcpmodel.kernel.compile` exactly: a state is the same byte string
 (every variable's code in ``width`` big-endian bytes, in variable order), successors come in
 action order, and every unordered slot array an action writes is put in canonical order (slots
-sorted by their bytes, largest first).  Expressions follow `tcpmodel.kernel.compile.py_expr`:
+sorted by their bytes, largest first).  Expressions follow `tcpmodel.kernel.pyexpr.py_expr`:
 
 * every value is an ``int64_t``: Bools 0/1, enum indices, Ints, and Seq values as their
   ``bits``-bit pattern; Seq arithmetic runs on ``uint64_t`` and is masked, so it is exact for
@@ -35,8 +35,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tcpmodel.errors import ModelError, NativeError
+from tcpmodel.kernel.analysis import simplify
 from tcpmodel.kernel.cdriver import HELPERS, RUNTIME_HEAD, RUNTIME_STATES, RUNTIME_TAIL, info_source
-from tcpmodel.kernel.compile import Layout, layout_of, simplify
+from tcpmodel.kernel.compile import Layout, layout_of
 from tcpmodel.kernel.expr import Const, Expr, Op, Var
 from tcpmodel.kernel.system import System
 from tcpmodel.kernel.types import (

@@ -14,13 +14,14 @@ the expression tree):
 * ``flags(s) -> int``: bit ``i`` is set iff predicate ``i`` of a given list holds in ``s``.
 
 ``step`` and ``successors`` expect a canonical ``s`` (as every initial state and successor is).
-Before emitting code, guards and updates are simplified (constants folded, Bool ``ite``s turned
-into connectives), sub-expressions repeated within a run of actions sharing a guard are computed
+Before emitting code, guards and updates are simplified (`tcpmodel.kernel.analysis`: constants
+folded, Bool ``ite``s turned into connectives), sub-expressions repeated within a run of actions sharing a guard are computed
 once, range checks are dropped where interval analysis proves them unnecessary, and slot arrays
 are put in canonical order by a sorting network, or not at all when an action only removes
 records.
 
-Expressions become Python expressions following the table of `tcpmodel.kernel.expr`; an update
+Expressions become Python expressions (`tcpmodel.kernel.pyexpr`) following the table of
+`tcpmodel.kernel.expr`; an update
 that leaves an `IntType` range raises `ModelError` naming the action and the variable.
 """
 
@@ -30,15 +31,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tcpmodel.errors import ModelError
-from tcpmodel.kernel.expr import FALSE, TRUE, Const, Expr, Op, Var
+from tcpmodel.kernel.analysis import interval, is_const, refine, simplify
+from tcpmodel.kernel.expr import Const, Expr, Op, Var
+from tcpmodel.kernel.pyexpr import py_expr
 from tcpmodel.kernel.system import Action, System, Value
 from tcpmodel.kernel.types import (
-    BOOL,
-    BoolType,
-    IntSort,
     IntType,
-    SeqType,
-    Sort,
     decode,
     encode,
     width,
@@ -47,69 +45,6 @@ from tcpmodel.kernel.types import (
 StepFn = Callable[[bytes, set[bytes], Callable[[bytes], None]], int]
 SuccFn = Callable[[bytes], list[tuple[int, bytes]]]
 FlagsFn = Callable[[bytes], int]
-
-
-def py_expr(e: Expr, names: Mapping[str, str], temps: Mapping[Expr, str] | None = None) -> str:
-    """Python source for ``e``; ``names`` maps variable names to local names holding values.
-
-    ``temps`` maps sub-expressions already computed into locals to those locals' names.
-    """
-    if temps and e in temps:
-        return temps[e]
-    if isinstance(e, Const):
-        if isinstance(e.const_sort, BoolType):
-            return "True" if e.value else "False"
-        return repr(int(e.value))
-    if isinstance(e, Var):
-        return names[e.name]
-    assert isinstance(e, Op)
-    a = [py_expr(x, names, temps) for x in e.args]
-    op = e.op
-    if op == "not":
-        return f"(not {a[0]})"
-    if op == "and":
-        return "(" + " and ".join(a) + ")"
-    if op == "or":
-        return "(" + " or ".join(a) + ")"
-    if op == "implies":
-        return f"((not {a[0]}) or {a[1]})"
-    binop = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-    if op in binop:
-        return f"({a[0]} {binop[op]} {a[1]})"
-    if op in ("add", "sub", "mul"):
-        sym = {"add": "+", "sub": "-", "mul": "*"}[op]
-        if isinstance(e.op_sort, SeqType):
-            return f"(({a[0]} {sym} {a[1]}) & {e.op_sort.mask})"
-        return f"({a[0]} {sym} {a[1]})"
-    if op == "neg":
-        return f"(-{a[0]})"
-    if op == "mod":
-        return f"({a[0]} % {a[1]})"
-    if op == "div":
-        return f"({a[0]} // {a[1]})"
-    if op == "ite":
-        return f"({a[1]} if {a[0]} else {a[2]})"
-    if op in ("seq_lt", "seq_le", "in_window"):
-        s = e.args[0].sort
-        assert isinstance(s, SeqType)
-        if op == "seq_lt":
-            return f"(0 < (({a[1]} - {a[0]}) & {s.mask}) < {s.half})"
-        if op == "seq_le":
-            return f"((({a[1]} - {a[0]}) & {s.mask}) < {s.half})"
-        return f"((({a[0]} - {a[1]}) & {s.mask}) < {a[2]})"
-    if op == "seq_to_int":
-        return a[0]
-    if op == "int_to_seq":
-        assert isinstance(e.op_sort, SeqType)
-        return f"({a[0]} & {e.op_sort.mask})"
-    raise ModelError(f"cannot compile operator {op!r}")
-
-
-def evaluate(e: Expr, env: dict[str, Value]) -> Value:
-    """Evaluate ``e`` under ``env`` (variable name -> value); slow, for tests and tools."""
-    names = {k: f"_v[{k!r}]" for k in e.variables()}
-    result: Value = eval(py_expr(e, names), {"__builtins__": {}}, {"_v": env})
-    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,186 +143,6 @@ class Compiled(StateCodec):
         ns: dict[str, object] = {}
         exec(compile(src, "<tcpmodel:flags>", "exec"), ns)
         return ns["flags"]  # type: ignore[return-value]
-
-
-# ---------------------------------------------------------------------------------------------
-# Code-generation-time rewriting.  Every rewrite preserves the value of an expression on every
-# state up to Python truthiness for Bool-sorted expressions: a Bool expression evaluates to
-# ``False``/``True`` or to a Bool variable's code ``0``/``1``, and the generated code only tests
-# such values, compares them with ``==``/``!=`` (where ``1 == True``), or stores them as a byte.
-
-
-def _const(value: int | bool, sort: Sort) -> Const:
-    if isinstance(sort, BoolType):
-        return TRUE if value else FALSE
-    return Const(int(value), sort)
-
-
-def _is_const(e: Expr, value: int | bool | None = None) -> bool:
-    if not isinstance(e, Const):
-        return False
-    return value is None or e.value == value
-
-
-def _negate(e: Expr) -> Expr:
-    """``not e``, simplified one level."""
-    if isinstance(e, Const):
-        return FALSE if e.value else TRUE
-    if isinstance(e, Op) and e.op == "not":
-        return e.args[0]
-    return Op("not", (e,), BOOL)
-
-
-def _junction(op: str, args: Iterable[Expr]) -> Expr:
-    """``and``/``or`` of ``args``: flattened, units dropped, duplicates and complements found."""
-    unit, zero = (TRUE, FALSE) if op == "and" else (FALSE, TRUE)
-    flat: list[Expr] = []
-    for a in args:
-        for x in a.args if isinstance(a, Op) and a.op == op else (a,):
-            if x == zero:
-                return zero
-            if x != unit and x not in flat:
-                flat.append(x)
-    if any(_negate(x) in flat for x in flat):
-        return zero
-    if op == "or":
-        # (a and not b) or b  ==  a or b
-        flat = [
-            _junction("and", (y for y in x.args if _negate(y) not in flat))
-            if isinstance(x, Op) and x.op == "and"
-            else x
-            for x in flat
-        ]
-    if not flat:
-        return unit
-    if len(flat) == 1:
-        return flat[0]
-    return Op(op, tuple(flat), BOOL)
-
-
-def simplify(e: Expr) -> Expr:
-    """An expression equal to ``e`` on every state, with constants folded and Bool ``ite``s
-    turned into connectives (see the note above on Bool values)."""
-    if not isinstance(e, Op):
-        return e
-    args = tuple(simplify(a) for a in e.args)
-    op = e.op
-    if op == "not":
-        return _negate(args[0])
-    if op in ("and", "or"):
-        return _junction(op, args)
-    if op == "implies":
-        return _junction("or", (_negate(args[0]), args[1]))
-    if op == "ite":
-        c, t, f = args
-        if isinstance(c, Const):
-            return t if c.value else f
-        if t == f:
-            return t
-        if isinstance(c, Op) and c.op == "not":
-            c, t, f = c.args[0], f, t
-        if isinstance(e.op_sort, BoolType):
-            if _is_const(t, True):
-                return _junction("or", (c, f))
-            if _is_const(t, False):
-                return _junction("and", (_negate(c), f))
-            if _is_const(f, False):
-                return _junction("and", (c, t))
-            if _is_const(f, True):
-                return _junction("or", (_negate(c), t))
-        return Op("ite", (c, t, f), e.op_sort)
-    if op in ("eq", "ne") and args[0] == args[1]:
-        return _const(op == "eq", BOOL)
-    out = Op(op, args, e.op_sort)
-    if all(isinstance(a, Const) for a in args):
-        return _const(evaluate(out, {}), e.op_sort)
-    return out
-
-
-Interval = tuple[int, int]
-
-
-def _refine(env: dict[str, Interval], c: Expr, holds: bool) -> dict[str, Interval]:
-    """``env`` narrowed by knowing that ``c`` evaluates to ``holds``."""
-    if isinstance(c, Op):
-        if c.op == "not":
-            return _refine(env, c.args[0], not holds)
-        if (c.op == "and" and holds) or (c.op == "or" and not holds):
-            for a in c.args:
-                env = _refine(env, a, holds)
-            return env
-        if c.op in ("lt", "le", "gt", "ge", "eq"):
-            x, k = c.args
-            op = c.op
-            if isinstance(x, Const) and isinstance(k, Var):
-                x, k = k, x
-                op = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}[op]
-            if not (isinstance(x, Var) and isinstance(k, Const) and isinstance(x.vtype, IntType)):
-                return env
-            if not holds:
-                if op == "eq":
-                    return env
-                op = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}[op]
-            lo, hi = env.get(x.name, (x.vtype.lo, x.vtype.hi))
-            v = int(k.value)
-            if op in ("lt", "le", "eq"):
-                hi = min(hi, v - 1 if op == "lt" else v)
-            if op in ("gt", "ge", "eq"):
-                lo = max(lo, v + 1 if op == "gt" else v)
-            return {**env, x.name: (lo, hi)}
-    return env
-
-
-def interval(e: Expr, env: Mapping[str, Interval]) -> Interval | None:
-    """Bounds of the Int-sorted ``e`` under ``env`` (variable -> bounds), or None if unknown.
-
-    An empty interval (``lo > hi``) means the expression is never evaluated there.
-    """
-    if isinstance(e, Const):
-        return (int(e.value), int(e.value)) if isinstance(e.sort, IntSort) else None
-    if isinstance(e, Var):
-        if isinstance(e.vtype, IntType):
-            return env.get(e.name, (e.vtype.lo, e.vtype.hi))
-        return None
-    assert isinstance(e, Op)
-    op = e.op
-    if op == "ite":
-        c = e.args[0]
-        a = interval(e.args[1], _refine(dict(env), c, True))
-        b = interval(e.args[2], _refine(dict(env), c, False))
-        if a is None or b is None:
-            return None
-        if a[0] > a[1]:
-            return b
-        if b[0] > b[1]:
-            return a
-        return (min(a[0], b[0]), max(a[1], b[1]))
-    if op == "seq_to_int":
-        s = e.args[0].sort
-        assert isinstance(s, SeqType)
-        return (0, s.mask)
-    if not isinstance(e.op_sort, IntSort):
-        return None
-    xs = [interval(a, env) for a in e.args]
-    if op == "mod":
-        return (0, int(e.args[1].value) - 1) if isinstance(e.args[1], Const) else None
-    if any(x is None for x in xs):
-        return None
-    if op == "neg":
-        (lo, hi) = xs[0]  # type: ignore[misc]
-        return (-hi, -lo)
-    if op == "div":
-        (lo, hi), (d, _) = xs  # type: ignore[misc]
-        return (lo // d, hi // d)
-    if op in ("add", "sub", "mul"):
-        (a0, a1), (b0, b1) = xs  # type: ignore[misc]
-        if op == "add":
-            return (a0 + b0, a1 + b1)
-        if op == "sub":
-            return (a0 - b1, a1 - b0)
-        products = (a0 * b0, a0 * b1, a1 * b0, a1 * b1)
-        return (min(products), max(products))
-    return None
 
 
 def _cost(e: Expr) -> int:
@@ -491,7 +246,7 @@ class _Generator:
 
     def _plan(self, ai: int, a: Action) -> _Plan:
         guard = simplify(a.guard)
-        env = _refine({}, guard, True)
+        env = refine({}, guard, True)
         updates: dict[int, Expr] = {}
         checked: set[int] = set()
         for vn, e in a.updates:
@@ -699,10 +454,10 @@ class _Generator:
         guard = g[0].guard
         lines: list[str] = []
         lines.append(f"    # {', '.join(p.action.label for p in g)}\n")
-        if _is_const(guard, False):
+        if is_const(guard, False):
             lines.append("    # never enabled\n")
             return "".join(lines) + "".join(f"    # {p.action.label}\n" for p in g)
-        if not _is_const(guard, True):
+        if not is_const(guard, True):
             lines.append(f"    if {py_expr(guard, self.names)}:\n")
         else:
             lines.append("    if True:\n")
@@ -741,7 +496,7 @@ class _Generator:
     def flags(self, preds: Sequence[Expr]) -> str:
         """Source of ``flags(s)``: bit ``i`` set iff ``preds[i]`` holds in ``s``."""
         simple = [simplify(p) for p in preds]
-        const = sum(1 << i for i, p in enumerate(simple) if _is_const(p, True))
+        const = sum(1 << i for i, p in enumerate(simple) if is_const(p, True))
         live = [(i, p) for i, p in enumerate(simple) if not isinstance(p, Const)]
         if not live:
             return f"def flags(s):\n    return {const}\n"

@@ -49,7 +49,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from tcpmodel.kernel.compile import FlagsFn, simplify
+from tcpmodel.kernel.analysis import simplify
+from tcpmodel.kernel.compile import FlagsFn
 from tcpmodel.kernel.expr import Const, Expr, Op
 from tcpmodel.kernel.system import System
 

@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tcpmodel.errors import UsageError
-from tcpmodel.kernel.compile import simplify
+from tcpmodel.kernel.analysis import simplify
 from tcpmodel.kernel.expr import OPS, Const, Expr, Op, Var
 from tcpmodel.kernel.system import SlotArray, System
 from tcpmodel.kernel.types import (
