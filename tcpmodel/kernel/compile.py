@@ -15,10 +15,10 @@ the expression tree):
 
 ``step`` and ``successors`` expect a canonical ``s`` (as every initial state and successor is).
 Before emitting code, guards and updates are simplified (`tcpmodel.kernel.analysis`: constants
-folded, Bool ``ite``s turned into connectives), sub-expressions repeated within a run of actions sharing a guard are computed
-once, range checks are dropped where interval analysis proves them unnecessary, and slot arrays
-are put in canonical order by a sorting network, or not at all when an action only removes
-records.
+folded, Bool ``ite``s turned into connectives), sub-expressions repeated within a run of
+actions sharing a guard are computed once, range checks are dropped where interval analysis
+proves them unnecessary, and slot arrays are put in canonical order by a sorting network, or
+not at all when an action only removes records.
 
 Expressions become Python expressions (`tcpmodel.kernel.pyexpr`) following the table of
 `tcpmodel.kernel.expr`; an update
