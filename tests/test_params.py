@@ -23,7 +23,7 @@ from tcpmodel.models import MODELS
 from tcpmodel.models.base import schema
 from tcpmodel.proofs import model_sha256
 from tcpmodel.spec import load
-from tcpmodel.tcp.listener import ListenerParams
+from tcpmodel.tcp.listener_params import ListenerParams
 from tcpmodel.tcp.params import LINUX, ConnectionParams
 
 ROOT = Path(__file__).resolve().parent.parent
