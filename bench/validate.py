@@ -46,6 +46,13 @@ from tcpmodel.validate.capture import connections, read  # noqa: E402
 from tcpmodel.validate.successors import Mode  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
+# What the committed captures hold (tests/captures/make.py), for the appended table.
+WHAT = {
+    "many.pcap": "1,000 request/response connections captured from real Linux TCP",
+    "mixed.pcap": "300 real Linux connections of five kinds in turn, one in eight of the "
+    "client's data segments lost: configurations and searches differ between neighbours; "
+    "the configurations after the first are compiled within the timed part",
+}
 CAPTURE = ROOT / "tests" / "captures" / "many.pcap"
 
 
@@ -92,12 +99,17 @@ def main() -> int:
     )
     if not args.no_append:
         stamp = datetime.date.today().isoformat()
+        shown = (
+            args.capture.resolve().relative_to(ROOT)
+            if args.capture.resolve().is_relative_to(ROOT)
+            else args.capture
+        )
         write_atomic(
             DOC,
             DOC.read_text().rstrip("\n")
             + f"\n\n### tcpmodel validate ({stamp})\n\n"
-            + "`python bench/validate.py`: every connection of `tests/captures/many.pcap` "
-            + "(1,000 request/response connections captured from real Linux TCP) validated "
+            + f"`python bench/validate.py {shown}`: every connection of `{shown}` "
+            + f"({WHAT.get(args.capture.name, 'a capture')}) validated "
             + "with `--profile linux`, one trace-guided search per connection, each distinct "
             + f"witness replayed. {platform.machine()}, Python {platform.python_version()}, "
             + f"2 cores shared with other work (1-minute load average {load:.1f}).\n\n"

@@ -30,7 +30,7 @@ from mutate import mutants
 
 HERE = Path(__file__).parent / "captures"
 ROOT = HERE.parent.parent
-SMALL = sorted(p.stem for p in HERE.glob("*.pcap") if p.stem != "many")
+SMALL = sorted(p.stem for p in HERE.glob("*.pcap") if p.stem not in ("many", "mixed"))
 
 
 def _regenerate(tmp: Path) -> Path:
@@ -75,6 +75,25 @@ def test_capture_conforms(name: str, captures: Path, models: Models) -> None:
 
     full = {p.name: p.default for p in MODELS["connection"].params} | v.params
     replay(MODELS["connection"].build(full), v.trace)
+
+
+def test_a_capture_of_differing_connections_conforms() -> None:
+    """mixed.pcap: 300 real Linux connections of five kinds in turn (client or server closes
+    first, FIN with the request, abort, two requests), one in eight of the client's data
+    segments lost (`tests/captures/make.py`): every connection conforms, with its witness
+    replayed, over the ten model configurations the kinds and losses call for."""
+    models = Models()
+    verdicts = validate([HERE / "mixed.pcap"], models=models)
+    assert len(verdicts) == 300
+    bad = [(v.conn.name if v.conn else "", v.reason) for v in verdicts if v.verdict != "conforms"]
+    assert not bad, bad[:3]
+    from tcpmodel.models import MODELS
+
+    for v in verdicts[:10]:  # one of each kind, twice: the witnesses replay
+        assert v.trace is not None
+        full = {p.name: p.default for p in MODELS["connection"].params} | v.params
+        replay(MODELS["connection"].build(full), v.trace)
+    assert len(models.cache) >= 8
 
 
 # time-wait-reuse's mutants take minutes (two incarnations with a clock-driven ISN make the

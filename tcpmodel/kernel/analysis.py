@@ -12,6 +12,7 @@ such values, compares them with ``==``/``!=`` (where ``1 == True``), or stores t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from tcpmodel.kernel.expr import FALSE, TRUE, Const, Expr, Op, Var
@@ -72,6 +73,14 @@ def simplify(e: Expr) -> Expr:
     turned into connectives (see the note above on Bool values)."""
     if not isinstance(e, Op):
         return e
+    return _simplify(e)
+
+
+# Expressions are immutable and their hashes cached (`Op`), and the actions of a model share
+# most of their sub-expressions (guards, the segment fields, the timers): each is simplified
+# once.  The bound keeps a long run over many models from holding every tree it has met.
+@functools.lru_cache(maxsize=1 << 17)
+def _simplify(e: Op) -> Expr:
     args = tuple(simplify(a) for a in e.args)
     op = e.op
     if op == "not":

@@ -21,7 +21,7 @@ Python ``int``/``bool``/``str`` to constants of the sort the other operand expec
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 from tcpmodel.errors import ModelError
@@ -149,11 +149,34 @@ class Var(Expr):
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Op(Expr):
+    """An operator node.  Its hash is computed once, from its children's (each cached in
+    turn), so that the memos and common-subexpression tables keyed by expressions cost one
+    lookup per node, not a walk of the tree; equality compares hashes first.  The hash is
+    never pickled (`__reduce__` rebuilds the node), since string hashes differ between
+    processes."""
+
     op: str
     args: tuple[Expr, ...]
     op_sort: Sort
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.op, self.args, self.op_sort)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Op) or self._hash != other._hash:
+            return False
+        return self.op == other.op and self.op_sort == other.op_sort and self.args == other.args
+
+    def __reduce__(self) -> tuple[type[Op], tuple[str, tuple[Expr, ...], Sort]]:
+        return (Op, (self.op, self.args, self.op_sort))
 
     @property
     def sort(self) -> Sort:

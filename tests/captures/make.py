@@ -114,6 +114,17 @@ SCENARIOS = (
         capture="s",
     ),
     Scenario(
+        "mixed",
+        "300 connections unlike their neighbours, in turn: a request and a response closed by "
+        "the client, by the server first, a request carrying its FIN, an abort (RST), two "
+        "requests; one in eight of the client's data segments lost after the capture point "
+        "(retransmitted); the benchmark's capture of differing connections",
+        rules=(
+            "input tcp flags & (syn|fin|rst) == 0 ip length > 60 numgen random mod 8 == 0 drop",
+        ),
+        seconds=240.0,
+    ),
+    Scenario(
         "many",
         "1,000 connections one after another, each a request, a response and a close: the "
         "benchmark's capture (headers only: snap length 96)",
@@ -121,6 +132,9 @@ SCENARIOS = (
     ),
 )
 MANY = 1000
+MIXED = 300
+# The connections of "mixed", in turn: what each does (both scripts read it by the index).
+MIXED_KINDS = ("basic", "server-first", "fin-with-data", "abort", "two-requests")
 
 
 # --- the socket scripts (run inside a namespace) -----------------------------------------
@@ -198,6 +212,9 @@ def server(name: str, family: int) -> None:
     ls.bind((me, PORT))
     ls.listen(16)
     at = _ready()
+    if name == "mixed":
+        _mixed_server(ls)
+        return
     rounds = MANY if name == "many" else 2 if name == "time-wait-reuse" else 1
     for _ in range(rounds):
         c, _addr = ls.accept()
@@ -235,6 +252,9 @@ def client(name: str, family: int) -> None:
     rounds = MANY if name == "many" else 2 if name == "time-wait-reuse" else 1
     at = _ready()
     _wait_until(at + (0.03 if name == "simultaneous-open" else 0.0))
+    if name == "mixed":
+        _mixed_client(family, peer)
+        return
     for k in range(rounds):
         s = socket.socket(family, socket.SOCK_STREAM)
         if name in ("simultaneous-open", "time-wait-reuse"):
@@ -272,6 +292,48 @@ def client(name: str, family: int) -> None:
             time.sleep(0.05)
         s.close()
     time.sleep(0.6 if name == "fin-retransmission" else 0.2)
+
+
+def _mixed_server(ls: socket.socket) -> None:
+    for k in range(MIXED):
+        kind = MIXED_KINDS[k % len(MIXED_KINDS)]
+        c, _addr = ls.accept()
+        assert _recv_all(c, len(REQUEST)) == REQUEST
+        if kind != "fin-with-data":
+            c.sendall(RESPONSE)
+        if kind == "two-requests":
+            assert _recv_all(c, len(REQUEST)) == REQUEST
+            c.sendall(RESPONSE)
+        if kind == "server-first":
+            time.sleep(0.02)
+        else:
+            _drain(c)
+        c.close()
+    time.sleep(0.3)
+    ls.close()
+
+
+def _mixed_client(family: int, peer: str) -> None:
+    for k in range(MIXED):
+        kind = MIXED_KINDS[k % len(MIXED_KINDS)]
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.connect((peer, PORT))
+        if kind == "fin-with-data":
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            s.sendall(REQUEST)
+            s.close()
+            continue
+        s.sendall(REQUEST)
+        assert _recv_all(s, len(RESPONSE)) == RESPONSE
+        if kind == "two-requests":
+            s.sendall(REQUEST)
+            assert _recv_all(s, len(RESPONSE)) == RESPONSE
+        if kind == "abort":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif kind == "server-first":
+            _drain(s)
+        s.close()
+    time.sleep(1.0)
 
 
 # --- the harness (root) ------------------------------------------------------------------
