@@ -37,7 +37,8 @@ def first_run(spec: Path, engine: str) -> tuple[float, str, int]:
         cmd = [sys.executable, "-m", "tcpmodel", "check", str(spec), "--engine", engine]
         start = time.monotonic()
         proc = subprocess.run(
-            [*cmd, "--format", "json", "--quiet"],
+            # --out inside the temporary folder: a benchmark never overwrites the user's out/
+            [*cmd, "--format", "json", "--quiet", "--out", str(Path(cache) / "out")],
             capture_output=True,
             text=True,
             env=env,

@@ -27,8 +27,10 @@ that leaves an `IntType` range raises `ModelError` naming the action and the var
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tcpmodel.errors import ModelError
 from tcpmodel.kernel.analysis import interval, is_const, refine, simplify
@@ -93,12 +95,16 @@ class StateCodec:
 
 
 class Compiled(StateCodec):
-    """The generated functions of one system and conversions between values and bytes."""
+    """The generated functions of one system and conversions between values and bytes.
+
+    ``step`` and ``successors`` are generated together (one pass over the actions) and each
+    compiled by CPython the first time it is used: an explorer needs ``step``, the trace-guided
+    search of ``validate`` and replay need ``successors``, and compiling the source is about
+    half the cost of a configuration."""
 
     _gen: _Generator
-    source: str
-    step: StepFn
-    successors: SuccFn
+    _sources: dict[str, str]
+    _functions: dict[str, Callable[..., Any]]
 
     def __init__(self, system: System, same_code_as: Compiled | None = None) -> None:
         """Compile ``system``; or, given ``same_code_as`` (a compiled system with the same
@@ -112,22 +118,43 @@ class Compiled(StateCodec):
                 )
             self.layout = same_code_as.layout
             self._gen = same_code_as._gen
-            self.source = same_code_as.source
-            self.step = same_code_as.step
-            self.successors = same_code_as.successors
+            self._sources = same_code_as._sources
+            self._functions = same_code_as._functions
             return
         self.layout = layout_of(system)
         self._gen = _Generator(system, self.layout)
-        ns: dict[str, object] = {
-            "_range_error": self._range_error,
-            "sorted": sorted,
-            "bytes": bytes,
-        }
-        src = self._gen.module()
-        self.source = src
-        exec(compile(src, f"<tcpmodel:{system.name}>", "exec"), ns)
-        self.step = ns["step"]  # type: ignore[assignment]
-        self.successors = ns["successors"]  # type: ignore[assignment]
+        self._sources = self._gen.functions()
+        self._functions = {}
+
+    @property
+    def source(self) -> str:
+        """The generated Python of ``step`` and ``successors``."""
+        return self._sources["step"] + "\n" + self._sources["successors"]
+
+    @property
+    def step(self) -> StepFn:
+        """``step(s, seen, push) -> int``: see the module docstring."""
+        return self._function("step")
+
+    @property
+    def successors(self) -> SuccFn:
+        """``successors(s) -> [(action, state)]``: see the module docstring."""
+        return self._function("successors")
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        fn = self._functions.get(name)
+        if fn is None:
+            ns: dict[str, object] = {
+                "_range_error": self._range_error,
+                "sorted": sorted,
+                "bytes": bytes,
+            }
+            code = compile(self._sources[name], f"<tcpmodel:{self.system.name}:{name}>", "exec")
+            exec(code, ns)
+            made = ns[name]
+            assert callable(made)
+            fn = self._functions[name] = made
+        return fn
 
     def _range_error(self, action: int, var: int, value: int) -> None:
         a = self.system.actions[action]
@@ -168,6 +195,12 @@ def _common(roots: Sequence[Expr]) -> list[Expr]:
     for r in roots:
         visit(r)
     return [e for e in order if (count[e] >= 2 and _cost(e) >= 2) or count[e] >= 3]
+
+
+# Where a generated action body hands over its successor ``t`` (``@A``: the action's index),
+# replaced by what `step` and `successors` each do with it.
+_SINK = "        @SINK @A\n"
+_SINK_RE = re.compile(r"        @SINK (\d+)\n")
 
 
 def _network(n: int) -> list[tuple[int, int]]:
@@ -475,7 +508,9 @@ class _Generator:
     def _all_exprs(self) -> list[Expr]:
         return [e for p in self.plans for e in (p.guard, *p.updates.values())]
 
-    def module(self) -> str:
+    def functions(self) -> dict[str, str]:
+        """The source of ``step`` and of ``successors``: one body per action group, generated
+        once, that differ only in what they do with each successor ``t``."""
         step_sink = (
             "        n += 1\n"
             "        if t not in seen:\n"
@@ -484,14 +519,13 @@ class _Generator:
         )
         succ_sink = "        out.append((@A, t))\n"
         unpack = self.unpack(self._used(self._all_exprs()))
-        step = ["def step(s, seen, push):\n", unpack, "    n = 0\n"]
-        succ = ["def successors(s):\n", unpack, "    out = []\n"]
-        for g in self._groups():
-            step.append(self._group(g, step_sink))
-            succ.append(self._group(g, succ_sink))
-        step.append("    return n\n")
-        succ.append("    return out\n")
-        return "".join(step) + "\n" + "".join(succ)
+        body = "".join(self._group(g, _SINK) for g in self._groups())
+        step = _SINK_RE.sub(lambda m: step_sink, body)
+        succ = _SINK_RE.sub(lambda m: succ_sink.replace("@A", m.group(1)), body)
+        return {
+            "step": f"def step(s, seen, push):\n{unpack}    n = 0\n{step}    return n\n",
+            "successors": f"def successors(s):\n{unpack}    out = []\n{succ}    return out\n",
+        }
 
     def flags(self, preds: Sequence[Expr]) -> str:
         """Source of ``flags(s)``: bit ``i`` set iff ``preds[i]`` holds in ``s``."""

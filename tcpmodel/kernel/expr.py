@@ -118,6 +118,7 @@ class Expr:
                 yield from a.walk()
 
     def variables(self) -> frozenset[str]:
+        """The names of the variables this expression reads."""
         return frozenset(n.name for n in self.walk() if isinstance(n, Var))
 
 
@@ -129,6 +130,9 @@ class Const(Expr):
     @property
     def sort(self) -> Sort:
         return self.const_sort
+
+    def variables(self) -> frozenset[str]:
+        return frozenset()
 
     def __repr__(self) -> str:
         if isinstance(self.const_sort, EnumType):
@@ -145,6 +149,9 @@ class Var(Expr):
     def sort(self) -> Sort:
         return sort_of(self.vtype)
 
+    def variables(self) -> frozenset[str]:
+        return frozenset((self.name,))
+
     def __repr__(self) -> str:
         return self.name
 
@@ -155,15 +162,25 @@ class Op(Expr):
     turn), so that the memos and common-subexpression tables keyed by expressions cost one
     lookup per node, not a walk of the tree; equality compares hashes first.  The hash is
     never pickled (`__reduce__` rebuilds the node), since string hashes differ between
-    processes."""
+    processes.  The variables it reads are found once too (`variables`)."""
 
     op: str
     args: tuple[Expr, ...]
     op_sort: Sort
     _hash: int = field(init=False, repr=False, compare=False)
+    _vars: frozenset[str] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_hash", hash((self.op, self.args, self.op_sort)))
+
+    def variables(self) -> frozenset[str]:
+        """The names of the variables read, found once per node from its children's (models
+        share sub-expressions between actions, so a walk would visit them again and again)."""
+        got = self._vars
+        if got is None:
+            got = frozenset().union(*(a.variables() for a in self.args))
+            object.__setattr__(self, "_vars", got)
+        return got
 
     def __hash__(self) -> int:
         return self._hash

@@ -402,9 +402,9 @@ class Builder:
 
 
 def _check_vars(e: Expr, index: Mapping[str, int], where: str) -> None:
-    for n in e.walk():
-        if isinstance(n, Var) and n.name not in index:
-            raise ModelError(f"{where} reads unknown variable {n.name!r}")
+    unknown = sorted(n for n in e.variables() if n not in index)
+    if unknown:
+        raise ModelError(f"{where} reads unknown variable {unknown[0]!r}")
 
 
 __all__ = [
