@@ -414,6 +414,10 @@ def make(sc: Scenario, out: Path, tag: str) -> Path:
                 "tcpdump",
                 "-i",
                 dev,
+                # Each packet handed to tcpdump at once: otherwise the kernel holds them in a
+                # block until it fills or times out, and a short scenario ends (SIGINT) with
+                # "N packets received by filter" and none written.
+                "--immediate-mode",
                 "-U",
                 "-n",
                 "-s",
