@@ -46,13 +46,17 @@ from tcpmodel.validate.capture import connections, read  # noqa: E402
 from tcpmodel.validate.successors import Mode  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
-# What the committed captures hold (tests/captures/make.py), for the appended table.
-WHAT = {
-    "many.pcap": "1,000 request/response connections captured from real Linux TCP",
-    "mixed.pcap": "300 real Linux connections of five kinds in turn, one in eight of the "
-    "client's data segments lost: configurations and searches differ between neighbours; "
-    "the configurations after the first are compiled within the timed part",
-}
+
+
+def what(capture: Path) -> str:
+    """What a committed capture holds, as its scenario in tests/captures/make.py says."""
+    sys.path.insert(0, str(ROOT / "tests" / "captures"))
+    import make
+
+    found = [sc.what for sc in make.SCENARIOS if sc.name == capture.stem]
+    return found[0] if found else "a capture"
+
+
 CAPTURE = ROOT / "tests" / "captures" / "many.pcap"
 
 
@@ -109,9 +113,11 @@ def main() -> int:
             DOC.read_text().rstrip("\n")
             + f"\n\n### tcpmodel validate ({stamp})\n\n"
             + f"`python bench/validate.py {shown}`: every connection of `{shown}` "
-            + f"({WHAT.get(args.capture.name, 'a capture')}) validated "
+            + f"({what(args.capture)}) validated "
             + "with `--profile linux`, one trace-guided search per connection, each distinct "
-            + f"witness replayed. {platform.machine()}, Python {platform.python_version()}, "
+            + "witness replayed; a configuration other than the first connection's is "
+            + f"compiled within the timed part. {platform.machine()}, "
+            + f"Python {platform.python_version()}, "
             + f"2 cores shared with other work (1-minute load average {load:.1f}).\n\n"
             + "| connections | segments | verdicts | read s | compile s (once) | validate s "
             + "| validate CPU s | segments/s |\n|---|---|---|---|---|---|---|---|\n"

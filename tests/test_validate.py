@@ -66,15 +66,21 @@ def _packet(v: Verdict) -> int | None:
     return v.conn.packets[v.divergent].number
 
 
-@pytest.mark.parametrize("name", SMALL)
-def test_capture_conforms(name: str, captures: Path, models: Models) -> None:
-    (v,) = validate([captures / f"{name}.pcap"], models=models)
-    assert v.verdict == "conforms", v.reason
+def _replay_witness(v: Verdict) -> None:
+    """A conforming verdict's witness replays through the concrete semantics of its
+    configuration."""
     assert v.trace is not None
     from tcpmodel.models import MODELS
 
     full = {p.name: p.default for p in MODELS["connection"].params} | v.params
     replay(MODELS["connection"].build(full), v.trace)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_capture_conforms(name: str, captures: Path, models: Models) -> None:
+    (v,) = validate([captures / f"{name}.pcap"], models=models)
+    assert v.verdict == "conforms", v.reason
+    _replay_witness(v)
 
 
 def test_a_capture_of_differing_connections_conforms() -> None:
@@ -87,12 +93,8 @@ def test_a_capture_of_differing_connections_conforms() -> None:
     assert len(verdicts) == 300
     bad = [(v.conn.name if v.conn else "", v.reason) for v in verdicts if v.verdict != "conforms"]
     assert not bad, bad[:3]
-    from tcpmodel.models import MODELS
-
     for v in verdicts[:10]:  # one of each kind, twice: the witnesses replay
-        assert v.trace is not None
-        full = {p.name: p.default for p in MODELS["connection"].params} | v.params
-        replay(MODELS["connection"].build(full), v.trace)
+        _replay_witness(v)
     assert len(models.cache) >= 8
 
 

@@ -21,8 +21,8 @@ proves them unnecessary, and slot arrays are put in canonical order by a sorting
 not at all when an action only removes records.
 
 Expressions become Python expressions (`tcpmodel.kernel.pyexpr`) following the table of
-`tcpmodel.kernel.expr`; an update
-that leaves an `IntType` range raises `ModelError` naming the action and the variable.
+`tcpmodel.kernel.expr`; an update that leaves an `IntType` range raises `ModelError` naming
+the action and the variable.
 """
 
 from __future__ import annotations
