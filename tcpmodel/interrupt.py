@@ -150,6 +150,8 @@ def install(
                 data = reader.recv(64)
             except BlockingIOError:
                 continue
+            if not data:  # the writer is closed: no signal can reach this watcher any more
+                return
             for signum in data:
                 if signum in signals and not done.is_set():  # else a wake-up to end the watch
                     with suppress(Exception):

@@ -229,6 +229,9 @@ def _read(told: Any, progress: ProgressTo, finished: threading.Event) -> None:
 class _Worker:
     stop: Interrupt
     told: Any  # multiprocessing.Queue of (label, Progress | None), or None
+    # Puts the signal handlers back; held for the worker's life, since it also holds the
+    # socket the signal handler writes to (`interrupt.install`).
+    uninstall: Callable[[], None]
 
 
 _WORKER: list[_Worker] = []  # this process's worker state, set once by `_start_worker`
@@ -243,7 +246,7 @@ def _start_worker(stopping: Any, told: Any) -> None:
     stop = Interrupt()
     # SIGINT: Ctrl-C reaches the whole process group.  Not SIGTERM: the pool ends its workers
     # with it when one of them died.
-    interrupt.install(stop, say=None, second_exits=False, signals=(signal.SIGINT,))
+    uninstall = interrupt.install(stop, say=None, second_exits=False, signals=(signal.SIGINT,))
 
     def relay() -> None:
         while not stopping.value:
@@ -251,7 +254,7 @@ def _start_worker(stopping: Any, told: Any) -> None:
         stop.request("the parent's stop")
 
     threading.Thread(target=relay, name="tcpmodel-relay", daemon=True).start()
-    _WORKER.append(_Worker(stop, told))
+    _WORKER.append(_Worker(stop, told, uninstall))
 
 
 @lru_cache(maxsize=8)

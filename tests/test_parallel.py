@@ -112,3 +112,35 @@ def test_a_dead_worker_costs_its_configuration_only(tmp_path: Path) -> None:
     assert died and {x["variant"] for x in died} != {x["variant"] for x in results}
     assert all(x["verdict"] == "unknown" for x in died)
     assert_complete_files(out)
+
+
+def _idle_worker_cpu(stopping: Any, told: Any, out: Any) -> None:
+    """In a spawned process: start as a pool worker does, idle for a second, report the CPU
+    seconds this process used meanwhile."""
+    import resource
+
+    from tcpmodel.parallel import _start_worker
+
+    _start_worker(stopping, told)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(1.0)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    out.put(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+
+
+def test_an_idle_worker_uses_no_cpu() -> None:
+    # A worker's signal watcher once lost the socket its handler writes to: it then saw end of
+    # file at every wake-up and spun, taking half a core from every worker's exploration.
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    p = ctx.Process(target=_idle_worker_cpu, args=(ctx.RawValue("b", 0), None, out))
+    p.start()
+    try:
+        cpu = out.get(timeout=60)
+    finally:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.kill()
+    assert cpu < 0.2, f"an idle worker used {cpu:.2f} s of CPU in 1 s"
