@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tcpmodel.engines import explicit, native
 from tcpmodel.engines.search import Bounds
-from tcpmodel.errors import ModelError, UsageError
+from tcpmodel.errors import ModelError, NativeError, UsageError
 from tcpmodel.formula import Property, parse_property
 from tcpmodel.kernel import cdriver, cgen, clib
 from tcpmodel.kernel.clib import Native
@@ -159,6 +161,50 @@ def test_c_successors_equal_python_successors(name: str, system: System) -> None
     assert len(states) > 1
     for s in states:
         assert n.successors(s) == c.successors(s), f"{name}: successors differ in {c.decode(s)}"
+
+
+PACKED_SYSTEMS = [*SUCCESSOR_SYSTEMS, ("rfc9293", build("connection", {}))]
+
+
+@pytest.mark.parametrize(("name", "system"), PACKED_SYSTEMS, ids=[n for n, _ in PACKED_SYSTEMS])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.data_too_large])
+@given(data=st.data())
+def test_packing_a_state_loses_nothing(name: str, system: System, data: st.DataObject) -> None:
+    # The driver stores packed states: any codes within their types must come back unpacked
+    # exactly, and in cgen.packed_size bytes.
+    n = _native(name, system)
+    codes = [data.draw(st.integers(0, v.vtype.size - 1)) for v in system.variables]
+    state = b"".join(c.to_bytes(w, "big") for c, w in zip(codes, n.layout.widths, strict=True))
+    packed = n.pack(state)
+    assert len(packed) == cgen.packed_size(system) <= max(n.layout.size, 1)
+    assert n.unpack(packed) == state
+
+
+_NATIVE: dict[str, Native] = {}
+
+
+def _native(name: str, system: System) -> Native:
+    if name not in _NATIVE:  # one library load per system, not per example
+        _NATIVE[name] = Native(system)
+    return _NATIVE[name]
+
+
+def test_a_code_outside_its_type_is_an_error_not_a_packed_state() -> None:
+    system = build("alternating-bit", {"messages": 2, "capacity": 2, "channel": "fifo"})
+    n = Native(system)
+    good = Compiled(system).initial()[0]
+    assert n.unpack(n.pack(good)) == good
+    bad = bytes([2]) + good[1:]  # sender.bit, a Bool, with code 2
+    with pytest.raises(NativeError, match="internal error"):
+        n.pack(bad)
+    # The same state given to the driver stops the search with that error.
+    search = native._Search(n, n.flags([]), 0, 2**40)
+    try:
+        assert n.lib.tc_add_initial(search.ctx, n.padded(bad)) == cdriver.TC_ERROR
+        with pytest.raises(NativeError, match="internal error"):
+            search.check_error()
+    finally:
+        search.close()
 
 
 def test_arithmetic_system_explores_identically() -> None:

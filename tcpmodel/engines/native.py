@@ -180,7 +180,7 @@ def _run(
         if r == TC_ERROR:
             search.check_error()
         if r != 0:
-            stop = _memory_stop(search, bounds)
+            stop = _memory_stop(search, bounds, r == TC_FULL)
             break
         if search.info().states > before:
             search.initial[before] = s
@@ -206,7 +206,7 @@ def _run(
             if r == TC_LEVEL:
                 break
             if r in (TC_MEM, TC_FULL):
-                stop = _memory_stop(search, bounds)
+                stop = _memory_stop(search, bounds, r == TC_FULL)
                 break
             assert r == TC_CHECK
             dt = now - t0
@@ -285,9 +285,10 @@ def omission_probability(states: int) -> float:
     return min(1.0, states * states / 2**65)
 
 
-def _memory_stop(search: _Search, bounds: Bounds) -> str:
+def _memory_stop(search: _Search, bounds: Bounds, full: bool) -> str:
+    """Why the search stopped: ``full``, its limit of states, else memory."""
     info = search.info()
-    if info.states >= 2**32 - 2 - len(search.native.system.actions):
+    if full:
         return "the native engine's limit of 2**32 states reached"
     want = rss_mb() + max(0, info.mem_want - info.table_bytes) / 2**20
     if bounds.max_memory_mb is not None:

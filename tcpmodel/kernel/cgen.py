@@ -18,10 +18,10 @@ sorted by their bytes, largest first).  Expressions follow `tcpmodel.kernel.pyex
 
 One C translation unit per system holds the generated successor function (``tc_body``, which
 calls the parts ``tc_part<n>``, each the guarded actions of `PART_GROUPS` groups in action
-order, each decoding the variables it reads) and a
-fixed breadth-first driver: an arena of fixed-size states in discovery order (so a BFS level is
-a range of indices), an open-addressing hash set of indices into it, and per state the index of
-its parent and the action that discovered it.  A small unit per list of predicates holds
+order, each decoding the variables it reads), the generated packing of a state into its
+variables' bits (`pack_source`), and a fixed breadth-first driver: an arena of packed states
+in discovery order (so a BFS level is a range of indices), an open-addressing hash set of
+indices into it, and per state the index of its parent and the action that discovered it.  A small unit per list of predicates holds
 ``tc_flags`` (which of them hold), passed to the driver as a function pointer, so that checking
 other properties does not recompile the successor function.  ``tc_new(..., compact)`` chooses
 hash compaction at run time (`tcpmodel.engines.native`): the hash set then holds 64-bit
@@ -279,13 +279,11 @@ class _Generator:
         for n, part in enumerate(parts):
             out.append(self._part(n, part, arrays))
         calls = "".join(
-            f"    nsucc = tc_part{n}(s, mode, c, self, out, acts, err, nsucc);\n"
-            "    if (nsucc < 0) return -1;\n"
+            f"    nsucc = tc_part{n}(s, out, acts, err, nsucc);\n    if (nsucc < 0) return -1;\n"
             for n in range(len(parts))
         )
         out.append(
-            "static int64_t tc_body(const uint8_t *s, int mode, tc_ctx *c, uint32_t self,\n"
-            "                       uint8_t *out, int32_t *acts, tc_err *err) {\n"
+            "static int64_t tc_body(const uint8_t *s, uint8_t *out, int32_t *acts, tc_err *err) {\n"
             "    int64_t nsucc = 0;\n" + calls + "    return nsucc;\n}\n"
         )
         return "".join(out)
@@ -303,10 +301,9 @@ class _Generator:
             e for grp in groups for _, _, ups in grp for _, e in ups
         ]
         lines = [
-            f"static __attribute__((noinline)) int64_t tc_part{n}(const uint8_t *s, int mode, "
-            "tc_ctx *c, uint32_t self,\n"
-            "        uint8_t *out, int32_t *acts, tc_err *err, int64_t nsucc) {\n",
-            "    (void)c; (void)self; (void)out; (void)acts; (void)mode;\n",
+            f"static __attribute__((noinline)) int64_t tc_part{n}(const uint8_t *s, "
+            "uint8_t *out, int32_t *acts,\n"
+            "        tc_err *err, int64_t nsucc) {\n",
             "    int ovf = 0;\n",
             "    uint8_t t[S];\n",
             self._unpack(exprs),
@@ -381,14 +378,90 @@ def _comment(text: str) -> str:
     return text.replace("*/", "* /").replace("\n", " ")
 
 
+def bits(system: System) -> tuple[int, ...]:
+    """The bits of each variable in a packed state: enough for its type's codes (none for a
+    type of one value)."""
+    return tuple((v.vtype.size - 1).bit_length() for v in system.variables)
+
+
+def packed_size(system: System) -> int:
+    """Bytes of a packed state (`pack_source`), at least one."""
+    return max(1, (sum(bits(system)) + 7) // 8)
+
+
+def pack_source(system: System) -> str:
+    """``tc_pack`` and ``tc_unpack``: a state's bytes (`Layout`, one or more bytes per
+    variable) to and from its packed form, every variable's code in its `bits`, one after
+    the other in 64-bit words, of which the first ``P`` bytes are kept.
+
+    The arena and the hash set of the driver hold packed states (a ``connection`` state is
+    20 bytes instead of 82), so a state takes less memory, hashing and comparing it read
+    less, and more of the table stays in the cache; successors are computed on the unpacked
+    bytes, as before.  Packing is a bijection on codes within their types' ranges, so the
+    states found, their order and their counts are those of the unpacked search.
+    ``tc_pack`` returns nonzero if a code does not fit its bits (no update can produce one:
+    the range checks of the successor function come first), which the driver reports."""
+    layout = layout_of(system)
+    widths = bits(system)
+    words = max(1, (sum(widths) + 63) // 64)
+    # The bits no code may have, per byte of the unpacked state, checked eight bytes at once.
+    spare = bytearray(max(layout.size, 1))
+    for o, wb, b in zip(layout.offsets, layout.widths, widths, strict=True):
+        spare[o : o + wb] = (((1 << (8 * wb)) - 1) ^ ((1 << b) - 1)).to_bytes(wb, "big")
+    pack = [
+        "static inline int tc_pack(const uint8_t *u, uint8_t *p) {\n",
+        f"    uint64_t w[{words}] = {{0}};\n",
+        "    uint64_t bad = 0, x;\n",
+    ]
+    for at in range(0, len(spare), 8):
+        chunk = bytes(spare[at : at + 8])
+        if any(chunk):
+            n = len(chunk)
+            mask = int.from_bytes(chunk.ljust(8, b"\0"), "little")
+            pack.append(f"    x = 0; memcpy(&x, u + {at}, {n}); bad |= x & UINT64_C({mask:#x});\n")
+    unpack = [
+        "static inline void tc_unpack(const uint8_t *p, uint8_t *u) {\n",
+        f"    uint64_t w[{words}] = {{0}};\n",
+        "    memcpy(w, p, P);\n",
+    ]
+    pos = 0
+    for o, wb, b in zip(layout.offsets, layout.widths, widths, strict=True):
+        code = " | ".join(f"((uint64_t)u[{o + j}] << {8 * (wb - 1 - j)})" for j in range(wb))
+        if wb == 1:
+            code = f"(uint64_t)u[{o}]"
+        k, sh = divmod(pos, 64)
+        if b == 0:
+            unpack += [f"    u[{o + j}] = 0;\n" for j in range(wb)]
+            continue
+        line = f"    x = {code}; w[{k}] |= x << {sh};"
+        if sh + b > 64:
+            line += f" w[{k + 1}] |= x >> {64 - sh};"
+        pack.append(line + "\n")
+        read = f"(w[{k}] >> {sh})"
+        if sh + b > 64:
+            read = f"({read} | (w[{k + 1}] << {64 - sh}))"
+        if b < 64:
+            read = f"({read} & UINT64_C({(1 << b) - 1}))"
+        if wb == 1:
+            unpack.append(f"    u[{o}] = (uint8_t){read};\n")
+        else:
+            put = "".join(f" u[{o + j}] = (uint8_t)(x >> {8 * (wb - 1 - j)});" for j in range(wb))
+            unpack.append(f"    {{ uint64_t x = {read};{put} }}\n")
+        pos += b
+    pack.append("    memcpy(p, w, P);\n    return bad != 0;\n}\n")
+    unpack.append("}\n\n")
+    return "".join(pack) + "".join(unpack)
+
+
 def _head(system: System, what: str) -> str:
     layout = layout_of(system)
     n_act = len(system.actions)
     act_t = "uint16_t" if n_act < 2**16 else "uint32_t"
     return (
         f"/* tcpmodel native explorer, {what}: {_comment(system.name)} */\n"
-        "#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n"
+        "#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n#include <sys/mman.h>\n"
         f"#define S {max(layout.size, 1)}\n"
+        f"#define P {packed_size(system)}\n"
         f"#define NACT {max(n_act, 1)}\n"
         f"typedef {act_t} act_t;\n"
     )
@@ -401,6 +474,7 @@ def c_source(system: System) -> str:
     return (
         _head(system, "successors")
         + HELPERS
+        + pack_source(system)
         + RUNTIME_HEAD
         + gen.body()
         + RUNTIME_TAIL

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from tcpmodel.errors import ModelError, NativeError
 from tcpmodel.files import write_atomic
-from tcpmodel.kernel.cdriver import ERR_OVERFLOW_ACTION, ERR_OVERFLOW_PREDICATE, ERR_RANGE
-from tcpmodel.kernel.cgen import c_source, flags_source
+from tcpmodel.kernel.cdriver import ERR_OVERFLOW_ACTION, ERR_OVERFLOW_PREDICATE, ERR_PACK, ERR_RANGE
+from tcpmodel.kernel.cgen import c_source, flags_source, packed_size
 from tcpmodel.kernel.compile import StateCodec, layout_of
 from tcpmodel.kernel.expr import Expr
 from tcpmodel.kernel.system import System
@@ -267,6 +267,10 @@ def _load(path: Path) -> ctypes.CDLL:
     lib.tc_hit.restype = i64
     lib.tc_successors.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(i32), p_i64]
     lib.tc_successors.restype = i64
+    lib.tc_pack_state.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    lib.tc_pack_state.restype = ctypes.c_int
+    lib.tc_unpack_state.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    lib.tc_unpack_state.restype = None
     return lib
 
 
@@ -301,6 +305,7 @@ class Native(StateCodec):
         self.system = system
         self.layout = layout_of(system)
         self.size = max(self.layout.size, 1)
+        self.packed_size = packed_size(system)
         self.source = c_source(system) if source is None else source
         self.path = build(self.source)
         self.lib = _load(self.path)
@@ -335,6 +340,20 @@ class Native(StateCodec):
 
         return successors
 
+    def pack(self, s: bytes) -> bytes:
+        """``s`` as the driver stores it (`tcpmodel.kernel.cgen.pack_source`); a
+        `NativeError` if a variable's code does not fit its type."""
+        out = ctypes.create_string_buffer(self.packed_size)
+        if self.lib.tc_pack_state(self.padded(s), out):
+            self.raise_error(ERR_PACK, -1, -1, 0)
+        return out.raw
+
+    def unpack(self, p: bytes) -> bytes:
+        """The state whose packed form is ``p``."""
+        out = ctypes.create_string_buffer(self.size)
+        self.lib.tc_unpack_state(p, out)
+        return out.raw[: self.layout.size]
+
     def padded(self, s: bytes) -> bytes:
         """``s`` as the C code reads a state: at least one byte (zeros appended)."""
         return s if len(s) == self.size else s.ljust(self.size, b"\0")
@@ -346,6 +365,15 @@ class Native(StateCodec):
             raise ModelError(
                 f"action {a.label} sets {v.name} to {value}, outside {v.vtype.describe()}; "
                 "widen the variable's range or strengthen the action's guard"
+            )
+        if kind == ERR_PACK:
+            what = "an initial state"
+            if action >= 0:
+                what = f"action {self.system.actions[action].label}"
+            raise NativeError(
+                f"internal error: {what} gave a variable a code outside its type, which the "
+                "native engine's packed states cannot hold; please report it, and use "
+                "--engine explicit meanwhile"
             )
         if kind == ERR_OVERFLOW_ACTION:
             a = self.system.actions[action]
