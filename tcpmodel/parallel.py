@@ -9,9 +9,10 @@ files itself (each process once per file) and checks one configuration per task;
 being plain frozen dataclasses, come back pickled.
 
 Bounds apply per configuration as in one process, except ``max_memory_mb``: it is the run's,
-so each worker gets an equal share.  Progress from workers reaches the caller's function
-through a queue, read by a thread of this process; a worker says when its configuration is
-done (``Progress`` ``None``).
+so each worker gets an equal share, and so do the cores: an engine's solver threads default to
+the worker's share (`tcpmodel.engines.search.share_cores`).  Progress from workers reaches
+the caller's function through a queue, read by a thread of this process; a worker says when
+its configuration is done (``Progress`` ``None``).
 
 Interrupts: the caller's `Interrupt` (`tcpmodel.interrupt`) is relayed to the workers by a
 flag in shared memory, which each worker turns into a request of its own `Interrupt` (its
@@ -45,7 +46,7 @@ from typing import Any
 from tcpmodel import interrupt
 from tcpmodel.check import NOT_STARTED, Options, check_spec, selected
 from tcpmodel.engines.registry import resolve
-from tcpmodel.engines.search import Bounds, Progress
+from tcpmodel.engines.search import Bounds, Progress, share_cores
 from tcpmodel.interrupt import Interrupt
 from tcpmodel.results import Result, Stats
 from tcpmodel.spec import Configuration, Spec, load
@@ -127,11 +128,12 @@ def _in_pool(
     got: dict[tuple[int, str | None], list[Result]] = {}
     try:
         while pending:
+            workers = min(jobs, len(pending))
             pool = ProcessPoolExecutor(
-                max_workers=min(jobs, len(pending)),
+                max_workers=workers,
                 mp_context=ctx,
                 initializer=_start_worker,
-                initargs=(stopping, told),
+                initargs=(stopping, told, workers),
             )
             with pool:
                 futures = [
@@ -237,8 +239,10 @@ class _Worker:
 _WORKER: list[_Worker] = []  # this process's worker state, set once by `_start_worker`
 
 
-def _start_worker(stopping: Any, told: Any) -> None:
-    """Pool initializer: die with the parent, handle signals, relay the parent's stop."""
+def _start_worker(stopping: Any, told: Any, workers: int = 1) -> None:
+    """Pool initializer: die with the parent, handle signals, relay the parent's stop, take
+    a share of the cores (one of ``workers``)."""
+    share_cores(workers)
     with contextlib.suppress(Exception):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if told is not None:

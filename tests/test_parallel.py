@@ -144,3 +144,16 @@ def test_an_idle_worker_uses_no_cpu() -> None:
         if p.is_alive():
             p.kill()
     assert cpu < 0.2, f"an idle worker used {cpu:.2f} s of CPU in 1 s"
+
+
+def test_workers_take_their_share_of_the_cores_for_solver_threads() -> None:
+    from tcpmodel.engines.search import default_jobs, share_cores, solver_threads
+
+    try:
+        share_cores(2)
+        assert solver_threads() == max(1, default_jobs() // 2)
+        share_cores(default_jobs() * 4)
+        assert solver_threads() == 1
+    finally:
+        share_cores(1)
+    assert solver_threads() == default_jobs()

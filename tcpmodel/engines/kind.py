@@ -41,8 +41,8 @@ from tcpmodel.engines.search import (
     ProgressFn,
     Proof,
     bad_of,
-    default_jobs,
     rss_mb,
+    solver_threads,
     verdicts,
 )
 from tcpmodel.engines.symbolic import (
@@ -256,7 +256,7 @@ def strengthen(
     """Houdini: drop candidates false initially, then those not preserved given the rest.
 
     Preservation is checked action by action, in rounds; the questions of a round are
-    answered by ``jobs`` solver threads (default: one per core), each on its own copy of the
+    answered by ``jobs`` solver threads (default: `solver_threads`), each on its own copy of the
     transition relation.  A candidate that reads no variable the action may change (`writes`)
     is preserved by it: its value is the same before and after.  The others are checked
     together first, in one query with every kept candidate assumed and their conjunction as
@@ -284,7 +284,7 @@ def strengthen(
         [enc.pred(c.predicate) for c in cands],
         [enc.theory.term(c.predicate, enc.nxt) for c in cands],
     )
-    n = max(1, jobs if jobs is not None else default_jobs())
+    n = max(1, jobs if jobs is not None else solver_threads())
     frames = [main] + [main.translate() for _ in range(n - 1)]
     reads = [c.predicate.variables() for c in cands]
     actions = enc.system.actions
@@ -382,7 +382,8 @@ def kind(
     jobs: int | None = None,
 ) -> tuple[dict[str, Outcome], Stats]:
     """Prove or refute ``properties`` by k-induction; see the module docstring.  ``jobs``:
-    solver threads for the invariants' check (default: one per core)."""
+    solver threads for the invariants' check (default: `solver_threads`, one per core
+    outside a pool of workers)."""
     properties, skipped = safety_only(properties, "kind")
     c = compiled or Compiled(system)
     budget = Budget.of(bounds.timeout, bounds.interrupt)

@@ -19,15 +19,15 @@ sorted by their bytes, largest first).  Expressions follow `tcpmodel.kernel.pyex
 One C translation unit per system holds the generated successor function (``tc_body``, which
 calls the parts ``tc_part<n>``, each the guarded actions of `PART_GROUPS` groups in action
 order, each decoding the variables it reads), the generated packing of a state into its
-variables' bits (`pack_source`), and a fixed breadth-first driver: an arena of packed states
-in discovery order (so a BFS level is a range of indices), an open-addressing hash set of
-indices into it, and per state the index of its parent and the action that discovered it.  A small unit per list of predicates holds
-``tc_flags`` (which of them hold), passed to the driver as a function pointer, so that checking
-other properties does not recompile the successor function.  ``tc_new(..., compact)`` chooses
-hash compaction at run time (`tcpmodel.engines.native`): the hash set then holds 64-bit
-fingerprints (``tc_fp``, independent of ``tc_hash``) in 256 segments that grow one at a time,
-and the arena only the level being expanded and the next one.  `tcpmodel.kernel.clib`
-compiles the units, caches the libraries and loads them.
+variables' bits (`pack_source`), and a fixed breadth-first driver: an arena of packed states in
+discovery order (so a BFS level is a range of indices), an open-addressing hash set of indices
+into it, and per state the index of its parent and the action that discovered it. A small unit
+per list of predicates holds ``tc_flags`` (which of them hold), passed to the driver as a
+function pointer, so that checking other properties does not recompile the successor function.
+``tc_new(..., compact)`` chooses hash compaction at run time (`tcpmodel.engines.native`): the
+hash set then holds 64-bit fingerprints (``tc_fp``, independent of ``tc_hash``) in 256 segments
+that grow one at a time, and the arena only the level being expanded and the next one.
+`tcpmodel.kernel.clib` compiles the units, caches the libraries and loads them.
 """
 
 from __future__ import annotations
