@@ -102,9 +102,21 @@ static inline int tc_in_win(uint64_t d, int64_t w) { return w > 0 && d < (uint64
 
 """
 
-RUNTIME_HEAD = r"""
+# The error kinds as C names, from the constants above: the driver and Python read one table.
+_ERRORS_C = "".join(
+    f"#define {name} {value}\n"
+    for name, value in (
+        ("ERR_RANGE", ERR_RANGE),
+        ("ERR_OVERFLOW_ACTION", ERR_OVERFLOW_ACTION),
+        ("ERR_OVERFLOW_PREDICATE", ERR_OVERFLOW_PREDICATE),
+        ("ERR_PACK", ERR_PACK),
+    )
+)
+
+RUNTIME_HEAD = (
+    _ERRORS_C
+    + r"""
 typedef struct { int64_t kind, action, var, value; } tc_err;
-#define ERR_PACK 4
 typedef uint64_t (*tc_flags_fn)(const uint8_t *s, int *ovf);
 
 /* Compact mode's fingerprint table is TC_NSUB segments, chosen by a fingerprint's top 8 bits,
@@ -313,7 +325,7 @@ static inline void tc_insert(tc_ctx *c, const uint8_t *pk, const uint8_t *t, uin
         int ovf = 0;
         uint64_t f = c->flags(t, &ovf) & c->undecided;
         if (ovf && c->err.kind == 0) {
-            c->err.kind = 3;
+            c->err.kind = ERR_OVERFLOW_PREDICATE;
             c->err.action = -1;
             c->err.var = -1;
             c->err.value = 0;
@@ -336,18 +348,20 @@ static inline void tc_insert(tc_ctx *c, const uint8_t *pk, const uint8_t *t, uin
 
 #define TC_RANGE(A, V, X)                                            \
     do {                                                             \
-        err->kind = 1; err->action = (A); err->var = (V);            \
+        err->kind = ERR_RANGE; err->action = (A); err->var = (V);    \
         err->value = (X);                                            \
         return -1;                                                   \
     } while (0)
 
 #define TC_OVERFLOW(A)                                               \
     do {                                                             \
-        err->kind = 2; err->action = (A); err->var = -1;             \
+        err->kind = ERR_OVERFLOW_ACTION; err->action = (A);          \
+        err->var = -1;                                               \
         err->value = 0;                                              \
         return -1;                                                   \
     } while (0)
 """
+)
 
 RUNTIME_TAIL = r"""
 static const uint64_t tc_per_state = (uint64_t)P + sizeof(uint32_t) + sizeof(act_t);
@@ -476,7 +490,6 @@ void *tc_new(uint64_t undecided, uint64_t mem_cap, tc_flags_fn flags, int compac
     c->flags = flags;
     return c;
 }
-
 
 /* The packed bytes of state idx: in compact mode only those of the level being expanded
    are kept. */

@@ -426,13 +426,13 @@ def pack_source(system: System) -> str:
     ]
     pos = 0
     for o, wb, b in zip(layout.offsets, layout.widths, widths, strict=True):
+        if b == 0:
+            unpack += [f"    u[{o + j}] = 0;\n" for j in range(wb)]
+            continue
         code = " | ".join(f"((uint64_t)u[{o + j}] << {8 * (wb - 1 - j)})" for j in range(wb))
         if wb == 1:
             code = f"(uint64_t)u[{o}]"
         k, sh = divmod(pos, 64)
-        if b == 0:
-            unpack += [f"    u[{o + j}] = 0;\n" for j in range(wb)]
-            continue
         line = f"    x = {code}; w[{k}] |= x << {sh};"
         if sh + b > 64:
             line += f" w[{k + 1}] |= x >> {64 - sh};"
